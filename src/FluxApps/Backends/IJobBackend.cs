@@ -1,0 +1,17 @@
+using System;
+using FluxApps.Runtime;
+
+namespace FluxApps.Backends;
+
+/// <summary>A place jobs run: the local machine or a Flux instance.</summary>
+internal interface IJobBackend : IAsyncDisposable
+{
+    /// <summary>Human-readable summary, e.g. <c>local: 2 cores, 0 GPUs</c>.</summary>
+    string Description { get; }
+
+    /// <summary>Queues a job; its outcome arrives through <see cref="JobRequest.Completed"/>, exactly once.</summary>
+    void Submit(JobRequest job);
+
+    /// <summary>Cancels a job wherever it is; the outcome is <see cref="JobOutcome.Cancelled"/> unless it already ended.</summary>
+    void Cancel(JobRequest job);
+}

@@ -1,0 +1,42 @@
+using System;
+
+namespace FluxApps;
+
+/// <summary>
+/// Marks a static method of a <c>partial</c> type as a FluxApp: the source generator adds an
+/// <c>XxxAsync</c> stub that runs the method as a job with the resources declared here.
+/// </summary>
+/// <remarks>
+/// Per-call overrides of every property are available through <see cref="FluxCallOptions"/>.
+/// Invalid values are compile errors (FLUX003, FLUX004, FLUX008, FLUX010, FLUX011).
+/// </remarks>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
+public sealed class FluxAppAttribute : Attribute
+{
+    /// <summary>Cores per rank (at least 1). Default 1.</summary>
+    public int Cpus { get; set; } = 1;
+
+    /// <summary>GPUs per rank (0 or more). Default 0.</summary>
+    public int Gpus { get; set; }
+
+    /// <summary>Number of tasks (MPI ranks) the job runs; rank 0's return value is the result. Default 1.</summary>
+    public int MpiRanks { get; set; } = 1;
+
+    /// <summary>Number of nodes to spread the ranks over; 0 lets the scheduler choose. Default 0.</summary>
+    public int Nodes { get; set; }
+
+    /// <summary>Allocate whole nodes (requires <see cref="Nodes"/>). Default false.</summary>
+    public bool Exclusive { get; set; }
+
+    /// <summary>Time limit as a Flux Standard Duration (RFC 23), e.g. <c>"90s"</c>, <c>"10m"</c>, <c>"2h"</c>; null for none.</summary>
+    public string? TimeLimit { get; set; }
+
+    /// <summary>Flux queue to submit to; null for the instance's default queue.</summary>
+    public string? Queue { get; set; }
+
+    /// <summary>Job urgency, 0 (hold) to 31 (expedite). Default 16.</summary>
+    public int Urgency { get; set; } = 16;
+
+    /// <summary>Job name shown by the scheduler; defaults to the method's name.</summary>
+    public string? Name { get; set; }
+}

@@ -1,0 +1,334 @@
+using System;
+using System.Collections.Concurrent;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using FluxApps.Backends;
+using FluxApps.Runtime;
+using FluxApps.Serialization;
+
+namespace FluxApps;
+
+/// <summary>
+/// Runs app calls on a backend (a Flux instance or the embedded local backend). Start one with
+/// <see cref="StartAsync"/>, or let the first stub call start <see cref="Default"/>. Disposing it
+/// cancels what is still pending (each such future completes with <see cref="OperationCanceledException"/>)
+/// and removes its working directory.
+/// </summary>
+public sealed class FluxAppsRuntime : IAsyncDisposable
+{
+    private static readonly object s_defaultGate = new();
+    private static FluxAppsRuntime? s_default;
+    private static bool s_processExitHooked;
+
+    private readonly IJobBackend _backend;
+    private readonly ConcurrentDictionary<FluxFuture, JobRequest> _pending = new();
+    private readonly WorkerCommand _worker;
+    private long _nextDirectory;
+    private int _disposed;
+
+    private FluxAppsRuntime(FluxAppsOptions options, FluxBackend backend, string workingDirectory, Func<FluxAppsRuntime, IJobBackend> createBackend)
+    {
+        Options = options;
+        Backend = backend;
+        WorkingDirectory = workingDirectory;
+        _worker = WorkerCommand.Resolve(workingDirectory);
+        _backend = createBackend(this);
+    }
+
+    /// <summary>The options the runtime was started with.</summary>
+    public FluxAppsOptions Options { get; }
+
+    /// <summary>The backend in use (never <see cref="FluxBackend.Auto"/>).</summary>
+    public FluxBackend Backend { get; }
+
+    /// <summary>This runtime's directory for payloads and outputs (private to the user).</summary>
+    public string WorkingDirectory { get; }
+
+    /// <summary>A description of the backend, e.g. <c>local: 2 cores, 0 GPUs</c>.</summary>
+    public string BackendDescription => _backend.Description;
+
+    /// <summary>Number of calls submitted and not yet completed.</summary>
+    public int PendingCount => _pending.Count;
+
+    internal WorkerCommand Worker => _worker;
+
+    /// <summary>
+    /// The runtime stub calls use when they name none: the first runtime started and not yet
+    /// disposed, or one started now with default options.
+    /// </summary>
+    public static FluxAppsRuntime Default
+    {
+        get
+        {
+            lock (s_defaultGate)
+            {
+                if (s_default is { _disposed: 0 }) return s_default;
+                s_default = Create(new FluxAppsOptions());
+                HookProcessExit();
+                return s_default;
+            }
+        }
+    }
+
+    /// <summary>Starts a runtime. The first one started becomes <see cref="Default"/> until it is disposed.</summary>
+    public static Task<FluxAppsRuntime> StartAsync(FluxAppsOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var runtime = Create(options ?? new FluxAppsOptions());
+        lock (s_defaultGate)
+        {
+            if (s_default is null || s_default._disposed != 0) s_default = runtime;
+        }
+        return Task.FromResult(runtime);
+    }
+
+    private static FluxAppsRuntime Create(FluxAppsOptions options)
+    {
+        FluxBackend backend = ChooseBackend(options.Backend);
+        string dir = CreateWorkingDirectory(options.WorkingDirectory);
+        return backend switch
+        {
+            FluxBackend.Local => new FluxAppsRuntime(options, backend, dir, rt => new LocalBackend(rt)),
+            _ => throw new NotSupportedException(
+                "The Flux backend is not available in this version of FluxApps; use FluxBackend.Local (or FLUXAPPS_BACKEND=local)."),
+        };
+    }
+
+    /// <summary>Resolves <see cref="FluxBackend.Auto"/>: <c>FLUXAPPS_BACKEND</c>, then <c>FLUX_URI</c>, then <c>flux</c> on PATH, else local.</summary>
+    internal static FluxBackend ChooseBackend(FluxBackend requested)
+    {
+        if (requested != FluxBackend.Auto) return requested;
+        string? env = Environment.GetEnvironmentVariable("FLUXAPPS_BACKEND");
+        if (!string.IsNullOrWhiteSpace(env))
+        {
+            return env.Trim().ToLowerInvariant() switch
+            {
+                "flux" => FluxBackend.Flux,
+                "local" => FluxBackend.Local,
+                _ => throw new ArgumentException($"FLUXAPPS_BACKEND = \"{env}\" is not a backend: use \"flux\" or \"local\"."),
+            };
+        }
+        // The Flux backend is chosen automatically only once it is available in this build.
+        return FluxBackend.Local;
+    }
+
+    private static string CreateWorkingDirectory(string? requested)
+    {
+        string root = requested
+            ?? Environment.GetEnvironmentVariable("FLUXAPPS_WORKDIR")
+            ?? Path.Combine(HomeDirectory(), ".fluxapps", "runs");
+        CreatePrivateDirectory(root);
+        string dir = Path.Combine(root, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
+        CreatePrivateDirectory(dir);
+        return dir;
+    }
+
+    private static string HomeDirectory()
+    {
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return string.IsNullOrEmpty(home) ? Path.GetTempPath() : home;
+    }
+
+    internal static void CreatePrivateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(path);
+        else Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    private static void HookProcessExit()
+    {
+        if (s_processExitHooked) return;
+        s_processExitHooked = true;
+        // An implicitly started runtime has no owner to dispose it: stop its workers at exit.
+        AppDomain.CurrentDomain.ProcessExit += static (_, _) =>
+        {
+            FluxAppsRuntime? rt;
+            lock (s_defaultGate) rt = s_default;
+            rt?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+        };
+    }
+
+    /// <summary>Submits one call. Called by <see cref="FluxAppInvoker"/>.</summary>
+    internal void Submit(FluxFuture future, FluxWriter arguments, JobResources resources, FluxCallOptions? options, CancellationToken cancellationToken)
+    {
+        if (_disposed != 0)
+            throw new ObjectDisposedException(nameof(FluxAppsRuntime), "This FluxAppsRuntime was disposed; start a new one.");
+        if (cancellationToken.IsCancellationRequested)
+        {
+            future.TrySetCanceled(cancellationToken);
+            return;
+        }
+        string jobDir = Path.Combine(WorkingDirectory, "c" + Interlocked.Increment(ref _nextDirectory).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var request = new JobRequest(future, resources, jobDir, options?.Environment, options?.WorkingDirectory ?? Environment.CurrentDirectory);
+        bool keep = options?.KeepFiles ?? Options.KeepJobFiles;
+        request.Completed = (job, outcome) => Complete(job, outcome, keep);
+        _pending[future] = request;
+        try
+        {
+            Directory.CreateDirectory(jobDir);
+            Payload.WriteArguments(Path.Combine(jobDir, Payload.ArgumentsFile), future.App, arguments.WrittenSpan);
+        }
+        catch (Exception ex)
+        {
+            Complete(request, new JobOutcome.Failed(new FluxJobException(
+                $"{future.AppName}: could not write the call's payload to {jobDir}: {ex.Message}", FluxJobFailureKind.BackendFailure,
+                future.AppName, null, inner: ex)), keep);
+            return;
+        }
+        future.SetCancelAction(() => _backend.Cancel(request));
+        if (cancellationToken.CanBeCanceled)
+        {
+            var registration = cancellationToken.Register(static state => ((FluxFuture)state!).Cancel(), future);
+            future.AsTask().ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration,
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        _backend.Submit(request);
+    }
+
+    private void Complete(JobRequest job, JobOutcome outcome, bool keepFiles)
+    {
+        var future = job.Future;
+        try
+        {
+            switch (outcome)
+            {
+                case JobOutcome.Cancelled:
+                    future.TrySetCanceled(CancellationToken.None);
+                    break;
+                case JobOutcome.Failed failed:
+                    future.TrySetException(failed.Exception);
+                    break;
+                case JobOutcome.Finished finished:
+                    CompleteFromFiles(job, finished);
+                    break;
+            }
+        }
+        catch (Exception ex)
+        {
+            future.TrySetException(new FluxJobException(
+                $"{future.AppName} (job {job.Id}): its result could not be read: {ex.Message}", FluxJobFailureKind.BadResult,
+                future.AppName, job.Id, inner: ex));
+        }
+        finally
+        {
+            future.SetState(FluxJobState.Inactive);
+            _pending.TryRemove(future, out _);
+            if (!keepFiles) TryDeleteDirectory(job.JobDirectory);
+        }
+    }
+
+    private static void CompleteFromFiles(JobRequest job, JobOutcome.Finished finished)
+    {
+        var future = job.Future;
+        Payload.ErrorReport? error = FirstErrorReport(job.JobDirectory, job.Resources.MpiRanks, finished.FailedRank);
+        if (error is not null)
+        {
+            if (error.Kind == Payload.ErrorKind.AppException)
+            {
+                future.TrySetException(new FluxAppException(future.AppName, job.Id, error.Rank, error.Type, error.Message, error.StackTrace));
+            }
+            else
+            {
+                future.TrySetException(new FluxJobException(
+                    $"{future.AppName} (job {job.Id}): the worker refused the call on rank {error.Rank}: {error.Message}",
+                    FluxJobFailureKind.BadResult, future.AppName, job.Id, finished.ExitCode, finished.Signal, stderrTail: StderrTail(job.JobDirectory)));
+            }
+            return;
+        }
+        if (finished.Signal is int signal)
+        {
+            future.TrySetException(new FluxJobException(
+                $"{future.AppName} (job {job.Id}): rank {finished.FailedRank} was killed by signal {signal} ({SignalName(signal)}).",
+                FluxJobFailureKind.Signaled, future.AppName, job.Id, null, signal, stderrTail: StderrTail(job.JobDirectory)));
+            return;
+        }
+        if (finished.ExitCode != 0)
+        {
+            future.TrySetException(new FluxJobException(
+                $"{future.AppName} (job {job.Id}): rank {finished.FailedRank} exited with code {finished.ExitCode} without a result.",
+                FluxJobFailureKind.Exited, future.AppName, job.Id, finished.ExitCode, null, stderrTail: StderrTail(job.JobDirectory)));
+            return;
+        }
+        string resultPath = Path.Combine(job.JobDirectory, Payload.ResultFile);
+        if (!File.Exists(resultPath))
+        {
+            future.TrySetException(new FluxJobException(
+                $"{future.AppName} (job {job.Id}): rank 0 exited normally but wrote no result to {resultPath}.",
+                FluxJobFailureKind.BadResult, future.AppName, job.Id, 0, stderrTail: StderrTail(job.JobDirectory)));
+            return;
+        }
+        future.SetResult(Payload.ReadResult(resultPath));
+    }
+
+    private static Payload.ErrorReport? FirstErrorReport(string jobDirectory, int ranks, int preferredRank)
+    {
+        if (preferredRank >= 0)
+        {
+            string preferred = Path.Combine(jobDirectory, Payload.ErrorFile(preferredRank));
+            if (File.Exists(preferred)) return Payload.ReadError(preferred);
+        }
+        for (int rank = 0; rank < ranks; rank++)
+        {
+            string path = Path.Combine(jobDirectory, Payload.ErrorFile(rank));
+            if (File.Exists(path)) return Payload.ReadError(path);
+        }
+        return null;
+    }
+
+    /// <summary>The last lines of a job's stderr file (at most 4 KiB), or empty.</summary>
+    internal static string StderrTail(string jobDirectory, int maxBytes = 4096)
+    {
+        try
+        {
+            string path = Path.Combine(jobDirectory, Payload.StderrFile);
+            if (!File.Exists(path)) return "";
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            long start = Math.Max(0, fs.Length - maxBytes);
+            fs.Seek(start, SeekOrigin.Begin);
+            using var reader = new StreamReader(fs);
+            string text = reader.ReadToEnd();
+            if (start > 0)
+            {
+                int nl = text.IndexOf('\n');
+                if (nl >= 0) text = text[(nl + 1)..];
+            }
+            return text;
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    internal static string SignalName(int signal) => signal switch
+    {
+        1 => "SIGHUP", 2 => "SIGINT", 3 => "SIGQUIT", 4 => "SIGILL", 6 => "SIGABRT", 7 => "SIGBUS", 8 => "SIGFPE",
+        9 => "SIGKILL", 11 => "SIGSEGV", 13 => "SIGPIPE", 14 => "SIGALRM", 15 => "SIGTERM", 24 => "SIGXCPU",
+        _ => "signal " + signal,
+    };
+
+    private static void TryDeleteDirectory(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>Cancels every pending call (their futures complete as cancelled), stops the backend and removes the working directory.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        lock (s_defaultGate)
+        {
+            if (ReferenceEquals(s_default, this)) s_default = null;
+        }
+        foreach (var request in _pending.Values) _backend.Cancel(request);
+        await _backend.DisposeAsync().ConfigureAwait(false);
+        foreach (var request in _pending.Values) request.Future.TrySetCanceled(CancellationToken.None);
+        if (!Options.KeepJobFiles) TryDeleteDirectory(WorkingDirectory);
+    }
+}

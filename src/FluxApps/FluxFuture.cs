@@ -1,0 +1,203 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using System.Threading.Tasks;
+using FluxApps.Runtime;
+using FluxApps.Serialization;
+
+namespace FluxApps;
+
+/// <summary>
+/// The pending outcome of one app call: awaitable, and a handle on the job that runs it
+/// (job id, state, events, cancellation). Completes exactly once, with a result or an exception.
+/// </summary>
+public abstract class FluxFuture
+{
+    private readonly object _gate = new();
+    private readonly List<FluxJobEvent> _events = new();
+    private readonly TaskCompletionSource<FluxJobId> _submitted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private EventHandler<FluxJobEvent>? _jobEvent;
+    private Action? _cancel;
+    private FluxJobId? _jobId;
+    private volatile FluxJobState _state = FluxJobState.New;
+
+    private protected FluxFuture(FluxAppDescriptor app, Task task)
+    {
+        App = app;
+        Task = task;
+    }
+
+    /// <summary>The task that completes with the call's outcome.</summary>
+    private protected Task Task { get; }
+
+    internal FluxAppDescriptor App { get; }
+
+    /// <summary>Name of the app, e.g. <c>Physics.Simulate</c>.</summary>
+    public string AppName => App.DisplayName;
+
+    /// <summary>The job id, once the backend has assigned one (null before).</summary>
+    public FluxJobId? JobId => _jobId;
+
+    /// <summary>Completes with the job id once the job is submitted (faults if submission fails).</summary>
+    public Task<FluxJobId> Submitted => _submitted.Task;
+
+    /// <summary>The job's current state (RFC 21).</summary>
+    public FluxJobState State => _state;
+
+    /// <summary>True once the call has its outcome.</summary>
+    public bool IsCompleted => Task.IsCompleted;
+
+    /// <summary>The job's events so far (submit, alloc, start, finish, exception, clean, ...).</summary>
+    public IReadOnlyList<FluxJobEvent> Events
+    {
+        get { lock (_gate) return _events.ToArray(); }
+    }
+
+    /// <summary>
+    /// Raised for each job event as it happens, on a backend thread; handlers must be quick.
+    /// Events that happened before subscription are replayed to the new handler.
+    /// </summary>
+    public event EventHandler<FluxJobEvent>? JobEvent
+    {
+        add
+        {
+            FluxJobEvent[] past;
+            lock (_gate)
+            {
+                _jobEvent += value;
+                past = _events.ToArray();
+            }
+            foreach (var e in past) value?.Invoke(this, e);
+        }
+        remove
+        {
+            lock (_gate) _jobEvent -= value;
+        }
+    }
+
+    /// <summary>The outcome as a task.</summary>
+    public Task AsTask() => Task;
+
+    /// <summary>Awaits the outcome.</summary>
+    public TaskAwaiter GetAwaiter() => Task.GetAwaiter();
+
+    /// <summary>Awaits the outcome without (or with) the captured context.</summary>
+    public ConfiguredTaskAwaitable ConfigureAwait(bool continueOnCapturedContext) => Task.ConfigureAwait(continueOnCapturedContext);
+
+    /// <summary>
+    /// Cancels the job: removes it from the queue or kills its running tasks. The future then
+    /// completes with <see cref="OperationCanceledException"/> (unless it already completed).
+    /// </summary>
+    public void Cancel()
+    {
+        Action? cancel;
+        lock (_gate) cancel = _cancel;
+        if (cancel is not null) cancel();
+        else TrySetCanceled(CancellationToken.None);
+    }
+
+    internal void SetCancelAction(Action cancel)
+    {
+        lock (_gate) _cancel = cancel;
+    }
+
+    internal void SetJobId(FluxJobId id)
+    {
+        _jobId = id;
+        _submitted.TrySetResult(id);
+    }
+
+    internal void SetState(FluxJobState state) => _state = state;
+
+    internal void AddEvent(string name, string context = "")
+    {
+        var e = new FluxJobEvent(name, DateTimeOffset.UtcNow, context);
+        EventHandler<FluxJobEvent>? handler;
+        lock (_gate)
+        {
+            _events.Add(e);
+            handler = _jobEvent;
+        }
+        handler?.Invoke(this, e);
+    }
+
+    /// <summary>Completes from rank 0's result payload.</summary>
+    internal abstract void SetResult(FluxReader? result);
+
+    internal bool TrySetException(Exception exception)
+    {
+        _submitted.TrySetException(exception);
+        _state = FluxJobState.Inactive;
+        return TrySetExceptionCore(exception);
+    }
+
+    internal bool TrySetCanceled(CancellationToken token)
+    {
+        _submitted.TrySetCanceled(token);
+        _state = FluxJobState.Inactive;
+        return TrySetCanceledCore(token);
+    }
+
+    private protected abstract bool TrySetExceptionCore(Exception exception);
+
+    private protected abstract bool TrySetCanceledCore(CancellationToken token);
+
+    /// <inheritdoc />
+    public override string ToString() => $"{AppName} job {JobId?.ToString() ?? "(unsubmitted)"} {State}";
+}
+
+/// <summary>The pending result of an app call that returns <typeparamref name="T"/>.</summary>
+public sealed class FluxFuture<T> : FluxFuture
+{
+    private readonly TaskCompletionSource<T> _completion;
+    private readonly FluxResultReader<T> _readResult;
+
+    internal FluxFuture(FluxAppDescriptor app, FluxResultReader<T> readResult)
+        : this(app, readResult, new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously)) { }
+
+    private FluxFuture(FluxAppDescriptor app, FluxResultReader<T> readResult, TaskCompletionSource<T> completion)
+        : base(app, completion.Task)
+    {
+        _completion = completion;
+        _readResult = readResult;
+    }
+
+    /// <summary>The outcome as a task.</summary>
+    public new Task<T> AsTask() => _completion.Task;
+
+    /// <summary>Awaits the result.</summary>
+    public new TaskAwaiter<T> GetAwaiter() => _completion.Task.GetAwaiter();
+
+    /// <summary>Awaits the result without (or with) the captured context.</summary>
+    public new ConfiguredTaskAwaitable<T> ConfigureAwait(bool continueOnCapturedContext) => _completion.Task.ConfigureAwait(continueOnCapturedContext);
+
+    /// <summary>Converts to the task of its result.</summary>
+    public static implicit operator Task<T>(FluxFuture<T> future) => future.AsTask();
+
+    internal override void SetResult(FluxReader? result)
+    {
+        if (result is null) throw new InvalidOperationException($"{AppName} returns a value but its job wrote none.");
+        _completion.TrySetResult(_readResult(result));
+    }
+
+    private protected override bool TrySetExceptionCore(Exception exception) => _completion.TrySetException(exception);
+
+    private protected override bool TrySetCanceledCore(CancellationToken token) => _completion.TrySetCanceled(token);
+}
+
+/// <summary>A future for apps without a result (void, Task, ValueTask).</summary>
+internal sealed class FluxVoidFuture : FluxFuture
+{
+    private readonly TaskCompletionSource _completion;
+
+    internal FluxVoidFuture(FluxAppDescriptor app) : this(app, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)) { }
+
+    private FluxVoidFuture(FluxAppDescriptor app, TaskCompletionSource completion) : base(app, completion.Task) => _completion = completion;
+
+    internal override void SetResult(FluxReader? result) => _completion.TrySetResult();
+
+    private protected override bool TrySetExceptionCore(Exception exception) => _completion.TrySetException(exception);
+
+    private protected override bool TrySetCanceledCore(CancellationToken token) => _completion.TrySetCanceled(token);
+}

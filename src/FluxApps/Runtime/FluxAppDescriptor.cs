@@ -1,0 +1,106 @@
+using System;
+using System.ComponentModel;
+using System.Threading.Tasks;
+using FluxApps.Serialization;
+
+namespace FluxApps.Runtime;
+
+/// <summary>Reads an app's result from the result payload. Generated code supplies it.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public delegate T FluxResultReader<T>(FluxReader reader);
+
+/// <summary>Runs an app inside the worker: reads the arguments, invokes the method, writes the result. Generated.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public delegate ValueTask FluxAppEntryPoint(FluxReader arguments, FluxWriter result);
+
+/// <summary>
+/// What the generator knows of one app: its stable id, the type that declares it, and the
+/// resources its attribute asks for. Generated code creates one per app.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public sealed class FluxAppDescriptor
+{
+    private Guid _buildId;
+
+    /// <summary>Creates the descriptor.</summary>
+    /// <param name="id">Stable app id: the method's full name and parameter types.</param>
+    /// <param name="displayName">Short name for messages and job names, e.g. <c>Physics.Simulate</c>.</param>
+    /// <param name="declaringType">The type that declares the method (locates its assembly and build).</param>
+    /// <param name="cpus">Cores per rank.</param>
+    /// <param name="gpus">GPUs per rank.</param>
+    /// <param name="mpiRanks">Ranks.</param>
+    /// <param name="nodes">Nodes (0 = any).</param>
+    /// <param name="exclusive">Whole nodes.</param>
+    /// <param name="timeLimit">Flux Standard Duration or null.</param>
+    /// <param name="queue">Queue or null.</param>
+    /// <param name="urgency">Urgency 0–31.</param>
+    /// <param name="name">Job name or null.</param>
+    public FluxAppDescriptor(string id, string displayName, Type declaringType, int cpus, int gpus, int mpiRanks, int nodes,
+        bool exclusive, string? timeLimit, string? queue, int urgency, string? name)
+    {
+        Id = id;
+        DisplayName = displayName;
+        DeclaringType = declaringType;
+        Cpus = cpus;
+        Gpus = gpus;
+        MpiRanks = mpiRanks;
+        Nodes = nodes;
+        Exclusive = exclusive;
+        TimeLimit = timeLimit;
+        Queue = queue;
+        Urgency = urgency;
+        Name = name;
+    }
+
+    /// <summary>Stable app id.</summary>
+    public string Id { get; }
+
+    /// <summary>Short name, e.g. <c>Physics.Simulate</c>.</summary>
+    public string DisplayName { get; }
+
+    /// <summary>Type declaring the method.</summary>
+    public Type DeclaringType { get; }
+
+    /// <summary>Cores per rank.</summary>
+    public int Cpus { get; }
+
+    /// <summary>GPUs per rank.</summary>
+    public int Gpus { get; }
+
+    /// <summary>Ranks.</summary>
+    public int MpiRanks { get; }
+
+    /// <summary>Nodes (0 = scheduler's choice).</summary>
+    public int Nodes { get; }
+
+    /// <summary>Whole nodes.</summary>
+    public bool Exclusive { get; }
+
+    /// <summary>Time limit text, or null.</summary>
+    public string? TimeLimit { get; }
+
+    /// <summary>Queue, or null.</summary>
+    public string? Queue { get; }
+
+    /// <summary>Urgency.</summary>
+    public int Urgency { get; }
+
+    /// <summary>Job name, or null for the display name.</summary>
+    public string? Name { get; }
+
+    /// <summary>Simple name of the assembly that holds the app.</summary>
+    public string AssemblyName => DeclaringType.Assembly.GetName().Name!;
+
+    /// <summary>Identity of the build of the app's assembly (its module version id); payloads of another build are refused.</summary>
+    public Guid BuildId
+    {
+        get
+        {
+            if (_buildId == Guid.Empty) _buildId = DeclaringType.Module.ModuleVersionId;
+            return _buildId;
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => DisplayName;
+}

@@ -1,0 +1,41 @@
+using System;
+using System.ComponentModel;
+using System.Threading;
+using FluxApps.Serialization;
+
+namespace FluxApps.Runtime;
+
+/// <summary>Entry points of the generated stubs: validate, submit, return the future.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class FluxAppInvoker
+{
+    /// <summary>A writer for a call's arguments.</summary>
+    public static FluxWriter CreateArgumentWriter() => new(128);
+
+    /// <summary>Submits a call whose app returns a value.</summary>
+    /// <exception cref="ArgumentException">A per-call override is invalid; nothing was submitted.</exception>
+    public static FluxFuture<T> Invoke<T>(FluxAppDescriptor app, FluxWriter arguments, FluxResultReader<T> readResult,
+        FluxCallOptions? options, CancellationToken cancellationToken)
+    {
+        var resources = JobResources.Resolve(app, options);
+        var future = new FluxFuture<T>(app, readResult);
+        Submit(future, arguments, resources, options, cancellationToken);
+        return future;
+    }
+
+    /// <summary>Submits a call whose app returns nothing (void, Task, ValueTask).</summary>
+    /// <exception cref="ArgumentException">A per-call override is invalid; nothing was submitted.</exception>
+    public static FluxFuture Invoke(FluxAppDescriptor app, FluxWriter arguments, FluxCallOptions? options, CancellationToken cancellationToken)
+    {
+        var resources = JobResources.Resolve(app, options);
+        var future = new FluxVoidFuture(app);
+        Submit(future, arguments, resources, options, cancellationToken);
+        return future;
+    }
+
+    private static void Submit(FluxFuture future, FluxWriter arguments, JobResources resources, FluxCallOptions? options, CancellationToken cancellationToken)
+    {
+        var runtime = options?.Runtime ?? FluxAppsRuntime.Default;
+        runtime.Submit(future, arguments, resources, options, cancellationToken);
+    }
+}

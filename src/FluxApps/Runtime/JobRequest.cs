@@ -1,0 +1,94 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using FluxApps.Internal;
+
+namespace FluxApps.Runtime;
+
+/// <summary>The resources of one call: the attribute's values with the per-call overrides applied, validated.</summary>
+internal sealed record JobResources(int Cpus, int Gpus, int MpiRanks, int Nodes, bool Exclusive, string? TimeLimit,
+    double TimeLimitSeconds, string? Queue, int Urgency, string Name)
+{
+    /// <summary>Merges overrides into the app's defaults; throws <see cref="ArgumentException"/> naming the bad value.</summary>
+    public static JobResources Resolve(FluxAppDescriptor app, FluxCallOptions? options)
+    {
+        int cpus = options?.Cpus ?? app.Cpus;
+        int gpus = options?.Gpus ?? app.Gpus;
+        int ranks = options?.MpiRanks ?? app.MpiRanks;
+        int nodes = options?.Nodes ?? app.Nodes;
+        bool exclusive = options?.Exclusive ?? app.Exclusive;
+        string? timeLimit = options?.TimeLimit ?? app.TimeLimit;
+        int urgency = options?.Urgency ?? app.Urgency;
+        string name = options?.Name ?? app.Name ?? app.DisplayName;
+        string? queue = options?.Queue ?? app.Queue;
+
+        Check(FluxAppRules.CheckCpus(cpus), nameof(FluxCallOptions.Cpus), app);
+        Check(FluxAppRules.CheckGpus(gpus), nameof(FluxCallOptions.Gpus), app);
+        Check(FluxAppRules.CheckMpiRanks(ranks), nameof(FluxCallOptions.MpiRanks), app);
+        Check(FluxAppRules.CheckNodes(nodes), nameof(FluxCallOptions.Nodes), app);
+        Check(FluxAppRules.CheckUrgency(urgency), nameof(FluxCallOptions.Urgency), app);
+        Check(FluxAppRules.CheckNodesVersusRanks(nodes, ranks), nameof(FluxCallOptions.Nodes), app);
+        Check(FluxAppRules.CheckExclusive(exclusive, nodes), nameof(FluxCallOptions.Exclusive), app);
+        Check(FluxAppRules.CheckTimeLimit(timeLimit), nameof(FluxCallOptions.TimeLimit), app);
+        if (string.IsNullOrWhiteSpace(name))
+            throw new ArgumentException($"{app.DisplayName}: Name = \"{name}\" is empty: a job needs a name.", nameof(FluxCallOptions.Name));
+        if (queue is not null && queue.Trim().Length == 0)
+            throw new ArgumentException($"{app.DisplayName}: Queue = \"{queue}\" is empty: use null for the default queue.", nameof(FluxCallOptions.Queue));
+
+        double seconds = 0;
+        if (timeLimit is not null) FluxAppRules.TryParseDuration(timeLimit, out seconds);
+        return new JobResources(cpus, gpus, ranks, nodes, exclusive, timeLimit, seconds, queue, urgency, name);
+    }
+
+    private static void Check(string? problem, string parameter, FluxAppDescriptor app)
+    {
+        if (problem is not null) throw new ArgumentException($"{app.DisplayName}: {problem}.", parameter);
+    }
+
+    /// <summary>Total cores the job holds.</summary>
+    public int TotalCores => Cpus * MpiRanks;
+
+    /// <summary>Total GPUs the job holds.</summary>
+    public int TotalGpus => Gpus * MpiRanks;
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"{MpiRanks} rank(s) x {Cpus} core(s){(Gpus > 0 ? $" + {Gpus} GPU(s)" : "")}{(Nodes > 0 ? $" on {Nodes} node(s)" : "")}{(Exclusive ? " exclusive" : "")}");
+}
+
+/// <summary>Everything a backend needs to run one call.</summary>
+internal sealed class JobRequest
+{
+    public JobRequest(FluxFuture future, JobResources resources, string jobDirectory, IReadOnlyDictionary<string, string?>? environment, string workingDirectory)
+    {
+        Future = future;
+        Resources = resources;
+        JobDirectory = jobDirectory;
+        Environment = environment;
+        WorkingDirectory = workingDirectory;
+    }
+
+    public FluxFuture Future { get; }
+    public FluxAppDescriptor App => Future.App;
+    public JobResources Resources { get; }
+    public string JobDirectory { get; }
+    public IReadOnlyDictionary<string, string?>? Environment { get; }
+    public string WorkingDirectory { get; }
+
+    /// <summary>Set by the runtime: called once when the backend has the job's outcome.</summary>
+    public Action<JobRequest, JobOutcome>? Completed { get; set; }
+
+    public FluxJobId Id { get; set; }
+}
+
+/// <summary>How a job ended, as a backend saw it.</summary>
+internal abstract record JobOutcome
+{
+    /// <summary>All tasks exited normally; the job directory holds the result (or error reports).</summary>
+    public sealed record Finished(int ExitCode, int? Signal, int FailedRank) : JobOutcome;
+
+    /// <summary>The job ended without running to completion, or failed in the backend.</summary>
+    public sealed record Failed(FluxJobException Exception) : JobOutcome;
+
+    /// <summary>The job was cancelled.</summary>
+    public sealed record Cancelled : JobOutcome;
+}
