@@ -39,9 +39,11 @@ namespace FluxApps.Generators
                 context.AddSource("FluxApps.Registry.g.cs", SourceText.From(EmitRegistry(apps, assemblyName), Encoding.UTF8));
             }
 
-            internal static string SerializerClassName(string assemblyName) => "FluxAppsSerializers_" + Sanitize(assemblyName);
+            internal static string SerializerClassName(string assemblyName) => "FluxAppsSerializers_" + Identifier(assemblyName);
 
             private static string HintName(string containingType) => Sanitize(containingType.Replace("global::", ""));
+
+            private static string Identifier(string text) => Sanitize(text).Replace('.', '_');
 
             private static string Sanitize(string text)
             {
@@ -184,7 +186,7 @@ namespace FluxApps.Generators
 
             private static string Literal(string? value) => value is null ? "null" : SymbolDisplay.FormatLiteral(value, quote: true);
 
-            private static string MethodId(string key) => Sanitize(key.Replace("global::", "")).Replace('.', '_') + "_" + Hash(key);
+            private static string MethodId(string key) => Identifier(key.Replace("global::", "")) + "_" + Hash(key);
 
             private static string PrimitiveKeyword(string primitive) => primitive switch
             {
@@ -374,7 +376,7 @@ namespace FluxApps.Generators
                 w.WriteLine("/// <summary>Registers this assembly's FluxApps with the worker's dispatch table when the assembly loads.</summary>");
                 w.WriteLine(GeneratedCode);
                 w.WriteLine(NeverBrowsable);
-                w.WriteLine($"internal static class FluxAppsRegistry_{Sanitize(assemblyName).Replace('.', '_')}");
+                w.WriteLine($"internal static class FluxAppsRegistry_{Identifier(assemblyName)}");
                 w.WriteLine("{");
                 w.Indent++;
                 w.WriteLine("#pragma warning disable CA2255 // a module initializer is how the worker finds the apps of a class library");
@@ -385,7 +387,7 @@ namespace FluxApps.Generators
                 w.Indent++;
                 foreach (var app in apps.OrderBy(a => a.AppId, StringComparer.Ordinal))
                     w.WriteLine($"global::FluxApps.Runtime.FluxAppRegistry.Register({app.ContainingType}.__fluxApp_{app.MemberSuffix}, {app.ContainingType}.__fluxRun_{app.MemberSuffix});");
-                w.WriteLine($"global::FluxApps.Worker.FluxWorker.RunIfWorkerProcess(typeof(FluxAppsRegistry_{Sanitize(assemblyName).Replace('.', '_')}).Assembly);");
+                w.WriteLine($"global::FluxApps.Worker.FluxWorker.RunIfWorkerProcess(typeof(FluxAppsRegistry_{Identifier(assemblyName)}).Assembly);");
                 w.Indent--;
                 w.WriteLine("}");
                 w.Indent--;

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
@@ -52,6 +53,12 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
     public int PendingCount => _pending.Count;
 
     internal WorkerCommand Worker => _worker;
+
+    /// <summary>
+    /// The command that runs one task of a call kept with <see cref="FluxCallOptions.KeepFiles"/>:
+    /// run it by hand (with <c>FLUX_TASK_RANK</c> set) to debug an app outside the scheduler.
+    /// </summary>
+    public IReadOnlyList<string> WorkerCommandLine(string jobDirectory) => _worker.For(jobDirectory);
 
     /// <summary>
     /// The runtime stub calls use when they name none: the first runtime started and not yet
@@ -189,36 +196,41 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
     private void Complete(JobRequest job, JobOutcome outcome, bool keepFiles)
     {
         var future = job.Future;
+        Action settle;
         try
         {
-            switch (outcome)
+            settle = outcome switch
             {
-                case JobOutcome.Cancelled:
-                    future.TrySetCanceled(CancellationToken.None);
-                    break;
-                case JobOutcome.Failed failed:
-                    future.TrySetException(failed.Exception);
-                    break;
-                case JobOutcome.Finished finished:
-                    CompleteFromFiles(job, finished);
-                    break;
-            }
+                JobOutcome.Cancelled => () => future.TrySetCanceled(CancellationToken.None),
+                JobOutcome.Failed failed => () => future.TrySetException(failed.Exception),
+                JobOutcome.Finished finished => OutcomeFromFiles(job, finished),
+                _ => throw new InvalidOperationException("unknown outcome " + outcome),
+            };
+        }
+        catch (Exception ex)
+        {
+            settle = () => future.TrySetException(new FluxJobException(
+                $"{future.AppName} (job {job.Id}): its result could not be read: {ex.Message}", FluxJobFailureKind.BadResult,
+                future.AppName, job.Id, inner: ex));
+        }
+        // Files go before the future completes, so a caller that awaited it finds them gone.
+        future.SetState(FluxJobState.Inactive);
+        _pending.TryRemove(future, out _);
+        if (!keepFiles) TryDeleteDirectory(job.JobDirectory);
+        try
+        {
+            settle();
         }
         catch (Exception ex)
         {
             future.TrySetException(new FluxJobException(
-                $"{future.AppName} (job {job.Id}): its result could not be read: {ex.Message}", FluxJobFailureKind.BadResult,
+                $"{future.AppName} (job {job.Id}): its result could not be decoded: {ex.Message}", FluxJobFailureKind.BadResult,
                 future.AppName, job.Id, inner: ex));
-        }
-        finally
-        {
-            future.SetState(FluxJobState.Inactive);
-            _pending.TryRemove(future, out _);
-            if (!keepFiles) TryDeleteDirectory(job.JobDirectory);
         }
     }
 
-    private static void CompleteFromFiles(JobRequest job, JobOutcome.Finished finished)
+    /// <summary>Reads what the job left (result or error reports) and returns how to settle the future.</summary>
+    private static Action OutcomeFromFiles(JobRequest job, JobOutcome.Finished finished)
     {
         var future = job.Future;
         Payload.ErrorReport? error = FirstErrorReport(job.JobDirectory, job.Resources.MpiRanks, finished.FailedRank);
@@ -226,39 +238,38 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
         {
             if (error.Kind == Payload.ErrorKind.AppException)
             {
-                future.TrySetException(new FluxAppException(future.AppName, job.Id, error.Rank, error.Type, error.Message, error.StackTrace));
+                var appException = new FluxAppException(future.AppName, job.Id, error.Rank, error.Type, error.Message, error.StackTrace);
+                return () => future.TrySetException(appException);
             }
-            else
-            {
-                future.TrySetException(new FluxJobException(
-                    $"{future.AppName} (job {job.Id}): the worker refused the call on rank {error.Rank}: {error.Message}",
-                    FluxJobFailureKind.BadResult, future.AppName, job.Id, finished.ExitCode, finished.Signal, stderrTail: StderrTail(job.JobDirectory)));
-            }
-            return;
+            var refused = new FluxJobException(
+                $"{future.AppName} (job {job.Id}): the worker refused the call on rank {error.Rank}: {error.Message}",
+                FluxJobFailureKind.BadResult, future.AppName, job.Id, finished.ExitCode, finished.Signal, stderrTail: StderrTail(job.JobDirectory));
+            return () => future.TrySetException(refused);
         }
         if (finished.Signal is int signal)
         {
-            future.TrySetException(new FluxJobException(
+            var signaled = new FluxJobException(
                 $"{future.AppName} (job {job.Id}): rank {finished.FailedRank} was killed by signal {signal} ({SignalName(signal)}).",
-                FluxJobFailureKind.Signaled, future.AppName, job.Id, null, signal, stderrTail: StderrTail(job.JobDirectory)));
-            return;
+                FluxJobFailureKind.Signaled, future.AppName, job.Id, null, signal, stderrTail: StderrTail(job.JobDirectory));
+            return () => future.TrySetException(signaled);
         }
         if (finished.ExitCode != 0)
         {
-            future.TrySetException(new FluxJobException(
+            var exited = new FluxJobException(
                 $"{future.AppName} (job {job.Id}): rank {finished.FailedRank} exited with code {finished.ExitCode} without a result.",
-                FluxJobFailureKind.Exited, future.AppName, job.Id, finished.ExitCode, null, stderrTail: StderrTail(job.JobDirectory)));
-            return;
+                FluxJobFailureKind.Exited, future.AppName, job.Id, finished.ExitCode, null, stderrTail: StderrTail(job.JobDirectory));
+            return () => future.TrySetException(exited);
         }
         string resultPath = Path.Combine(job.JobDirectory, Payload.ResultFile);
         if (!File.Exists(resultPath))
         {
-            future.TrySetException(new FluxJobException(
+            var missing = new FluxJobException(
                 $"{future.AppName} (job {job.Id}): rank 0 exited normally but wrote no result to {resultPath}.",
-                FluxJobFailureKind.BadResult, future.AppName, job.Id, 0, stderrTail: StderrTail(job.JobDirectory)));
-            return;
+                FluxJobFailureKind.BadResult, future.AppName, job.Id, 0, stderrTail: StderrTail(job.JobDirectory));
+            return () => future.TrySetException(missing);
         }
-        future.SetResult(Payload.ReadResult(resultPath));
+        var result = Payload.ReadResult(resultPath); // the whole payload is in memory: the file may go
+        return () => future.SetResult(result);
     }
 
     private static Payload.ErrorReport? FirstErrorReport(string jobDirectory, int ranks, int preferredRank)

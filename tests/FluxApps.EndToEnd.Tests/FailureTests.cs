@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using FluxApps;
+using FluxApps.TestApps;
+
+namespace FluxApps.EndToEnd.Tests;
+
+/// <summary>Every way a call can fail completes its future with the right exception, never a hang.</summary>
+public sealed class FailureTests(LocalRuntimeFixture fixture) : IClassFixture<LocalRuntimeFixture>
+{
+    private FluxCallOptions Options => fixture.Options;
+
+    [Fact]
+    public async Task RemoteExceptionComesBackWithTypeMessageAndStackTrace()
+    {
+        var future = Library.FailAsync("boom on the node", Options);
+        var ex = await Assert.ThrowsAsync<FluxAppException>(async () => await future);
+        Assert.Equal("System.InvalidOperationException", ex.RemoteType);
+        Assert.Equal("boom on the node", ex.RemoteMessage);
+        Assert.Contains("Library.Fail", ex.RemoteStackTrace);
+        Assert.Equal(future.JobId, ex.JobId);
+        Assert.Equal(0, ex.Rank);
+        Assert.Contains("boom on the node", ex.Message);
+    }
+
+    [Fact]
+    public async Task WorkerExitWithoutResultGivesExitCodeAndStderrTail()
+    {
+        var ex = await Assert.ThrowsAsync<FluxJobException>(async () => await Library.ExitWithAsync(3, Options));
+        Assert.Equal(FluxJobFailureKind.Exited, ex.Kind);
+        Assert.Equal(3, ex.ExitCode);
+        Assert.Contains("about to exit with 3", ex.StderrTail);
+    }
+
+    [Fact]
+    public async Task WorkerKilledBySignalGivesTheSignal()
+    {
+        var ex = await Assert.ThrowsAsync<FluxJobException>(async () => await Library.CrashAsync(Options));
+        Assert.Equal(FluxJobFailureKind.Signaled, ex.Kind);
+        Assert.Equal(6, ex.Signal); // FailFast aborts: SIGABRT
+        Assert.Contains("about to crash", ex.StderrTail);
+    }
+
+    [Fact]
+    public async Task RequestThatCanNeverFitIsRejectedAtOnce()
+    {
+        var clock = Stopwatch.StartNew();
+        var future = Library.HugeAsync(Options);
+        var ex = await Assert.ThrowsAsync<FluxJobException>(async () => await future);
+        Assert.Equal(FluxJobFailureKind.Rejected, ex.Kind);
+        Assert.Contains("100000", ex.Message);
+        Assert.Contains("unsatisfiable", ex.FluxExceptionText);
+        Assert.True(future.IsCompleted);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30)); // not stuck in the queue
+    }
+
+    [Fact]
+    public async Task MoreNodesThanTheMachineHasIsRejected()
+    {
+        var ex = await Assert.ThrowsAsync<FluxJobException>(async () =>
+            await Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, Nodes = 2, MpiRanks = 2 }));
+        Assert.Equal(FluxJobFailureKind.Rejected, ex.Kind);
+        Assert.Contains("Nodes = 2", ex.Message);
+    }
+
+    [Theory]
+    [InlineData(0, null, null, "Cpus = 0")]
+    [InlineData(null, -1, null, "Gpus = -1")]
+    [InlineData(null, null, 0, "MpiRanks = 0")]
+    public void InvalidOverridesThrowArgumentExceptionBeforeAnythingRuns(int? cpus, int? gpus, int? ranks, string expected)
+    {
+        int pending = fixture.Runtime.PendingCount;
+        var ex = Rejects(() => Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, Cpus = cpus, Gpus = gpus, MpiRanks = ranks }));
+        Assert.Contains(expected, ex.Message);
+        Assert.Equal(pending, fixture.Runtime.PendingCount);
+    }
+
+    [Fact]
+    public void InvalidTimeLimitUrgencyAndExclusiveOverridesAreRejected()
+    {
+        Assert.Contains("TimeLimit = \"soon\"", Rejects(() => Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, TimeLimit = "soon" })).Message);
+        Assert.Contains("Urgency = 32", Rejects(() => Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, Urgency = 32 })).Message);
+        Assert.Contains("Exclusive", Rejects(() => Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, Exclusive = true })).Message);
+        Assert.Contains("Nodes = 3 exceeds MpiRanks = 2", Rejects(() => Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, Nodes = 3, MpiRanks = 2 })).Message);
+    }
+
+    [Fact]
+    public async Task CancellingTheTokenKillsTheRunningWorker()
+    {
+        using var cts = new CancellationTokenSource();
+        var future = Library.SleepAsync(60_000, Options, cts.Token);
+        await WaitForState(future, FluxJobState.Run);
+        await Task.Delay(300); // let the worker really start
+        var clock = Stopwatch.StartNew();
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await future);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"cancellation took {clock.Elapsed}");
+        Assert.Contains(future.Events, e => e.Name == "exception" && e.Context.Contains("cancel"));
+        // The worker is gone: its cores come back, so the next call runs.
+        Assert.Equal(3, await Library.AddAsync(1, 2, Options).AsTask().WaitAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    [Fact]
+    public async Task FutureCancelRemovesAQueuedJob()
+    {
+        await using var rt = await FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Local, LocalCores = 1, WorkingDirectory = TestPaths.WorkRoot });
+        var busy = Library.SleepAsync(2000, new FluxCallOptions { Runtime = rt });
+        var queued = Library.AddAsync(1, 1, new FluxCallOptions { Runtime = rt });
+        await WaitForState(busy, FluxJobState.Run);
+        Assert.Equal(FluxJobState.Sched, queued.State);
+        queued.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await queued);
+        Assert.DoesNotContain(queued.Events, e => e.Name == "start");
+        Assert.Equal(2000, await busy);
+    }
+
+    [Fact]
+    public async Task AlreadyCancelledTokenNeverSubmits()
+    {
+        var future = Library.AddAsync(1, 2, Options, new CancellationToken(canceled: true));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await future);
+        Assert.Null(future.JobId);
+    }
+
+    [Fact]
+    public async Task TimeLimitKillsTheJob()
+    {
+        var ex = await Assert.ThrowsAsync<FluxJobException>(async () => await Library.SleepPastLimitAsync(30_000, Options));
+        Assert.Equal(FluxJobFailureKind.TimeLimit, ex.Kind);
+        Assert.Contains("1s", ex.Message);
+    }
+
+    [Fact]
+    public async Task PayloadFromAnotherBuildIsRefused()
+    {
+        var future = Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, KeepFiles = true });
+        Assert.Equal(3, await future);
+        string dir = Directory.GetDirectories(fixture.Runtime.WorkingDirectory).Single(d => File.Exists(Path.Combine(d, "result.bin")));
+        try
+        {
+            // Rewrite the build id inside the arguments payload, as a payload of another build would have.
+            string args = Path.Combine(dir, "args.bin");
+            byte[] bytes = File.ReadAllBytes(args);
+            byte[] build = FindBuildId(bytes);
+            int at = IndexOf(bytes, build);
+            bytes[at] ^= 0xFF;
+            File.WriteAllBytes(args, bytes);
+            File.Delete(Path.Combine(dir, "result.bin"));
+
+            var (code, stderr) = await RunWorker(dir);
+            Assert.Equal(2, code);
+            Assert.Contains("another build", stderr);
+            Assert.False(File.Exists(Path.Combine(dir, "result.bin")));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task PayloadNamingAnUnknownAppIsRefused()
+    {
+        var future = Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, KeepFiles = true });
+        await future;
+        string dir = Directory.GetDirectories(fixture.Runtime.WorkingDirectory).Single(d => File.Exists(Path.Combine(d, "result.bin")));
+        try
+        {
+            string args = Path.Combine(dir, "args.bin");
+            byte[] bytes = File.ReadAllBytes(args);
+            byte[] name = System.Text.Encoding.UTF8.GetBytes("Library.Add(");
+            int at = IndexOf(bytes, name);
+            bytes[at + 8] = (byte)'X'; // Library.Xdd(...): not a registered app
+            File.WriteAllBytes(args, bytes);
+            var (code, stderr) = await RunWorker(dir);
+            Assert.Equal(2, code);
+            Assert.Contains("no app", stderr);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    /// <summary>The stub must throw synchronously, before anything is submitted.</summary>
+    private static ArgumentException Rejects(Func<FluxFuture> call) => Assert.Throws<ArgumentException>(() => { call(); });
+
+    private static byte[] FindBuildId(byte[] _) => typeof(Library).Module.ModuleVersionId.ToByteArray();
+
+    private static int IndexOf(byte[] haystack, byte[] needle)
+    {
+        for (int i = 0; i + needle.Length <= haystack.Length; i++)
+            if (haystack.AsSpan(i, needle.Length).SequenceEqual(needle)) return i;
+        throw new InvalidOperationException("pattern not found in payload");
+    }
+
+    /// <summary>Runs the worker by hand on a job directory, the way the backend starts it.</summary>
+    private async Task<(int Code, string Stderr)> RunWorker(string dir)
+    {
+        var command = fixture.Runtime.WorkerCommandLine(dir);
+        var psi = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
+        psi.Environment["FLUX_TASK_RANK"] = "0";
+        using var p = Process.Start(psi)!;
+        string stderr = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        return (p.ExitCode, stderr);
+    }
+
+    internal static async Task WaitForState(FluxFuture future, FluxJobState state)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (future.State != state)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"job never reached {state}; it is {future.State}");
+            if (future.IsCompleted) await future; // surfaces an unexpected failure
+            await Task.Delay(10);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace FluxApps.TestApps;
+
+public static partial class Library
+{
+    [FluxApp]
+    public static int Add(int a, int b) => a + b;
+
+    [FluxApp]
+    public static Stats Summarize(double[] values) =>
+        new(values.Length, values.Length == 0 ? 0 : values.Average(), values.DefaultIfEmpty().Min(), values.DefaultIfEmpty().Max());
+
+    [FluxApp]
+    public static Measurement Echo(Measurement m) => m;
+
+    [FluxApp]
+    public static Grid EchoGrid(Grid g) => g;
+
+    [FluxApp]
+    public static Particle EchoParticle(Particle p) => p;
+
+    [FluxApp]
+    public static (int Count, string? Text, Point Where) EchoTuple(int count, string? text, Point where) => (count, text, where);
+
+    [FluxApp]
+    public static Dictionary<string, List<int>> Group(List<int> numbers, IEnumerable<string> names) =>
+        names.ToDictionary(n => n, n => numbers.Where(x => x % n.Length == 0).ToList());
+
+    [FluxApp]
+    public static string? NullableText(string? text, int? number, Phase? phase) => text is null ? null : $"{text}:{number?.ToString() ?? "none"}:{phase?.ToString() ?? "none"}";
+
+    [FluxApp]
+    public static byte[] Reverse(byte[] data) => data.Reverse().ToArray();
+
+    [FluxApp]
+    public static void WriteMarker(string path, string content) => File.WriteAllText(path, content);
+
+    [FluxApp]
+    public static async Task WriteMarkerLaterAsync(string path, string content)
+    {
+        await Task.Delay(10);
+        await File.WriteAllTextAsync(path, content);
+    }
+
+    [FluxApp]
+    public static async Task<long> SumLater(long[] values)
+    {
+        await Task.Yield();
+        return values.Sum();
+    }
+
+    [FluxApp]
+    public static ValueTask<string> Shout(string text = "hello") => new(text.ToUpperInvariant());
+
+    [FluxApp]
+    public static int Fail(string message) => throw new InvalidOperationException(message);
+
+    [FluxApp]
+    public static int ExitWith(int code)
+    {
+        Console.Error.WriteLine($"about to exit with {code}");
+        Environment.Exit(code);
+        return 0;
+    }
+
+    [FluxApp]
+    public static int Crash()
+    {
+        Console.Error.WriteLine("about to crash");
+        Environment.FailFast("deliberate crash");
+        return 0;
+    }
+
+    [FluxApp]
+    public static int Sleep(int milliseconds)
+    {
+        Thread.Sleep(milliseconds);
+        return milliseconds;
+    }
+
+    [FluxApp(TimeLimit = "1s")]
+    public static int SleepPastLimit(int milliseconds)
+    {
+        Thread.Sleep(milliseconds);
+        return milliseconds;
+    }
+
+    [FluxApp(Cpus = 100000)]
+    public static int Huge() => 0;
+
+    /// <summary>What a rank sees of its job: context, environment, pinned cores.</summary>
+    [FluxApp(MpiRanks = 2)]
+    public static RankInfo WhoAmI(string variable) => RankInfo.Current(variable);
+
+    [FluxApp(MpiRanks = 3)]
+    public static int FailOnRank(int failingRank)
+    {
+        if (FluxAppContext.Current.Rank == failingRank) throw new ArgumentException($"rank {failingRank} refuses");
+        Thread.Sleep(30_000); // the others would wait for it, as MPI ranks do
+        return 0;
+    }
+
+    [FluxApp(Gpus = 1)]
+    public static string VisibleGpus() => Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES") ?? "(unset)";
+
+    [FluxApp]
+    public static string CurrentDirectory() => Environment.CurrentDirectory;
+
+    /// <summary>Records the interval an app ran in (for scheduling tests).</summary>
+    [FluxApp]
+    public static Interval Hold(int milliseconds)
+    {
+        var start = DateTime.UtcNow;
+        Thread.Sleep(milliseconds);
+        return new Interval(start, DateTime.UtcNow, RankInfo.Current("").Cores);
+    }
+}
+
+public record Interval(DateTime Start, DateTime End, string Cores);
+
+public record RankInfo(int Rank, int Size, int LocalRank, string JobId, string? Variable, string Cores, int ProcessorCount, int ProcessId)
+{
+    public static RankInfo Current(string variable)
+    {
+        var c = FluxAppContext.Current;
+        string cores = "";
+        if (File.Exists("/proc/self/status"))
+            cores = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("Cpus_allowed_list:"))?.Split(':')[1].Trim() ?? "";
+        return new RankInfo(c.Rank, c.Size, c.LocalRank, c.JobId.ToString(), Environment.GetEnvironmentVariable(variable), cores,
+            Environment.ProcessorCount, Environment.ProcessId);
+    }
+}
+
+/// <summary>Apps in nested partial types.</summary>
+public static partial class Outer
+{
+    public partial class Middle
+    {
+        internal static partial class Inner
+        {
+            [FluxApp]
+            internal static string Where(string text) => $"{nameof(Outer)}.{nameof(Middle)}.{nameof(Inner)}:{text}";
+        }
+    }
+}
+
+public static partial class RankApps
+{
+    /// <summary>Each rank leaves a file named after its rank, holding what it saw; rank 0's value is the result.</summary>
+    [FluxApp(MpiRanks = 2)]
+    public static int WriteRankFile(string directory)
+    {
+        var c = FluxAppContext.Current;
+        File.WriteAllText(Path.Combine(directory, $"rank-{c.Rank}"),
+            $"{c.Rank}/{c.Size} local {c.LocalRank} task {Environment.GetEnvironmentVariable("FLUX_TASK_RANK")} job {c.JobId}");
+        return c.Rank;
+    }
+}
