@@ -64,6 +64,16 @@ namespace FluxApps.Generators
                 return hash.ToString("x8");
             }
 
+            /// <summary>The written text without the indentation IndentedTextWriter leaves on blank lines.</summary>
+            private static string Finish(IndentedTextWriter writer, StringWriter text)
+            {
+                writer.Flush();
+                var lines = text.ToString().Split('\n');
+                for (int i = 0; i < lines.Length; i++)
+                    if (lines[i].Trim().Length == 0) lines[i] = "";
+                return string.Join("\n", lines);
+            }
+
             private static IndentedTextWriter NewWriter(out StringWriter text)
             {
                 text = new StringWriter();
@@ -105,8 +115,7 @@ namespace FluxApps.Generators
                     w.Indent--;
                     w.WriteLine("}");
                 }
-                w.Flush();
-                return text.ToString();
+                return Finish(w, text);
             }
 
             private static void EmitApp(IndentedTextWriter w, AppSpec app, SortedDictionary<string, TypeShape> shapes, string serializers)
@@ -239,8 +248,7 @@ namespace FluxApps.Generators
                 w.WriteLine("}");
                 w.Indent--;
                 w.WriteLine("}");
-                w.Flush();
-                return text.ToString();
+                return Finish(w, text);
             }
 
             private static void EmitShape(IndentedTextWriter w, TypeShape shape, SortedDictionary<string, TypeShape> shapes, string serializers)
@@ -394,8 +402,7 @@ namespace FluxApps.Generators
                 w.WriteLine("}");
                 w.Indent--;
                 w.WriteLine("}");
-                w.Flush();
-                return text.ToString();
+                return Finish(w, text);
             }
         }
     }

@@ -49,6 +49,18 @@ namespace FluxApps.Internal
                 ? "Exclusive = true needs Nodes: whole nodes can only be allocated when the node count is set"
                 : null;
 
+        /// <summary>FLUX022: a job name, when given, must contain text (the runtime rejects an empty one at every call).</summary>
+        public static string? CheckName(string? name) =>
+            name is not null && name.Trim().Length == 0
+                ? $"Name = \"{name}\" is empty: a job needs a name; remove it to use the method's name"
+                : null;
+
+        /// <summary>FLUX022: a queue, when given, must contain text (null selects the default queue).</summary>
+        public static string? CheckQueue(string? queue) =>
+            queue is not null && queue.Trim().Length == 0
+                ? $"Queue = \"{queue}\" is empty: remove it (or use null) to submit to the default queue"
+                : null;
+
         /// <summary>FLUX008: the time limit must be a Flux Standard Duration (RFC 23).</summary>
         public static string? CheckTimeLimit(string? timeLimit)
         {
@@ -63,22 +75,47 @@ namespace FluxApps.Internal
         /// A node or core count of 0 or less, or a GPU count below 0, is unknown and not checked.
         /// Returns the first violation or null.
         /// </summary>
-        public static string? CheckClusterFit(int cpus, int gpus, int ranks, int nodes, int clusterNodes, int coresPerNode, int gpusPerNode)
+        public static string? CheckClusterFit(int cpus, int gpus, int ranks, int nodes, int clusterNodes, int coresPerNode, int gpusPerNode) =>
+            CheckClusterFit(cpus, gpus, ranks, nodes, clusterNodes, coresPerNode, gpusPerNode, out _);
+
+        /// <summary>
+        /// <see cref="CheckClusterFit(int, int, int, int, int, int, int)"/>, also naming the request
+        /// properties the violation is about, the most to blame first (where a diagnostic belongs).
+        /// </summary>
+        public static string? CheckClusterFit(int cpus, int gpus, int ranks, int nodes, int clusterNodes, int coresPerNode, int gpusPerNode, out string[] blamed)
         {
+            blamed = Array.Empty<string>();
             if (cpus < 1 || gpus < 0 || ranks < 1 || nodes < 0) return null; // FLUX003 reports these
             if (clusterNodes > 0 && nodes > clusterNodes)
+            {
+                blamed = new[] { "Nodes" };
                 return $"Nodes = {nodes} exceeds the cluster's {clusterNodes} nodes";
+            }
             if (coresPerNode > 0 && cpus > coresPerNode)
+            {
+                blamed = new[] { "Cpus" };
                 return $"Cpus = {cpus} exceeds the cluster's {coresPerNode} cores per node: one rank cannot span nodes";
+            }
             if (gpusPerNode >= 0 && gpus > gpusPerNode)
-                return $"Gpus = {gpus} exceeds the cluster's {gpusPerNode} GPUs per node: one rank cannot span nodes";
+            {
+                blamed = new[] { "Gpus" };
+                return gpusPerNode == 0
+                    ? $"Gpus = {gpus} asks for GPUs, but the cluster's nodes have none"
+                    : $"Gpus = {gpus} exceeds the cluster's {gpusPerNode} GPUs per node: one rank cannot span nodes";
+            }
             if (nodes > 0)
             {
                 int ranksPerNode = (ranks + nodes - 1) / nodes;
                 if (coresPerNode > 0 && (long)ranksPerNode * cpus > coresPerNode)
+                {
+                    blamed = new[] { "MpiRanks", "Nodes", "Cpus" };
                     return $"MpiRanks = {ranks} on Nodes = {nodes} puts {ranksPerNode} ranks of Cpus = {cpus} on a node: {(long)ranksPerNode * cpus} cores, more than the cluster's {coresPerNode} cores per node";
+                }
                 if (gpus > 0 && gpusPerNode >= 0 && (long)ranksPerNode * gpus > gpusPerNode)
+                {
+                    blamed = new[] { "MpiRanks", "Nodes", "Gpus" };
                     return $"MpiRanks = {ranks} on Nodes = {nodes} puts {ranksPerNode} ranks of Gpus = {gpus} on a node: {(long)ranksPerNode * gpus} GPUs, more than the cluster's {gpusPerNode} GPUs per node";
+                }
             }
             else if (clusterNodes > 0)
             {
@@ -86,9 +123,28 @@ namespace FluxApps.Internal
                 if (coresPerNode > 0) perNode = Math.Min(perNode, coresPerNode / cpus);
                 if (gpus > 0 && gpusPerNode >= 0) perNode = Math.Min(perNode, gpusPerNode / gpus);
                 if (perNode != long.MaxValue && perNode * clusterNodes < ranks)
+                {
+                    blamed = new[] { "MpiRanks", "Cpus", "Gpus" };
                     return $"MpiRanks = {ranks} with Cpus = {cpus} and Gpus = {gpus} per rank needs more than the cluster's {clusterNodes} nodes: at most {perNode * clusterNodes} such ranks fit";
+                }
             }
             return null;
+        }
+
+        /// <summary>
+        /// The fewest nodes (at least 1, at most <paramref name="ranks"/>) on which the request fits the
+        /// declared cluster, or 1 when nothing fits or nothing is known: the value a fix for FLUX010 offers.
+        /// </summary>
+        public static int SmallestFittingNodeCount(int cpus, int gpus, int ranks, int clusterNodes, int coresPerNode, int gpusPerNode)
+        {
+            if (cpus < 1 || gpus < 0 || ranks < 1) return 1;
+            long ranksPerNode = long.MaxValue;
+            if (coresPerNode > 0) ranksPerNode = Math.Min(ranksPerNode, coresPerNode / cpus);
+            if (gpus > 0 && gpusPerNode >= 0) ranksPerNode = Math.Min(ranksPerNode, gpusPerNode / gpus);
+            if (ranksPerNode == long.MaxValue || ranksPerNode == 0) return 1; // nothing known, or one rank never fits
+            long nodes = (ranks + ranksPerNode - 1) / ranksPerNode;
+            if (clusterNodes > 0 && nodes > clusterNodes) return 1;
+            return (int)Math.Max(1, nodes);
         }
 
         /// <summary>

@@ -13,16 +13,25 @@ namespace FluxApps.Generators
     /// <summary>One broken rule of a [FluxApp] method: the diagnostic id, where, and the message text.</summary>
     internal sealed class FluxAppProblem
     {
-        public FluxAppProblem(string id, Location location, string message)
+        public FluxAppProblem(string id, Location location, string message, bool reportedElsewhere = false)
         {
             Id = id;
             Location = location;
             Message = message;
+            ReportedElsewhere = reportedElsewhere;
         }
 
         public string Id { get; }
         public Location Location { get; }
         public string Message { get; }
+
+        /// <summary>
+        /// True when the cause is already reported elsewhere: by the compiler (a type that does not
+        /// exist yet, while the user is typing) or with another app of the same type (a type that is
+        /// not partial is reported once, not once per app). The generator still skips the method;
+        /// the analyzers do not report the problem again.
+        /// </summary>
+        public bool ReportedElsewhere { get; }
 
         public override string ToString() => $"{Id}: {Message}";
     }
@@ -84,6 +93,15 @@ namespace FluxApps.Generators
             var problems = new List<FluxAppProblem>();
             Location methodLocation = method.Locations.FirstOrDefault() ?? Location.None;
 
+            // Nothing else matters for a method the generator cannot stub and call: say only that.
+            string? notCallable = WhyNotAnAppMethod(method);
+            if (notCallable is not null)
+            {
+                Location attributeLocation = attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken).GetLocation() ?? methodLocation;
+                problems.Add(new FluxAppProblem("FLUX021", attributeLocation, notCallable));
+                return problems;
+            }
+
             if (!method.IsStatic)
                 problems.Add(new FluxAppProblem("FLUX001", methodLocation,
                     $"[FluxApp] method '{method.Name}' is not static: an app runs in another process, without an instance; make it static"));
@@ -104,24 +122,91 @@ namespace FluxApps.Generators
             for (var t = method.ContainingType; t is not null; t = t.ContainingType)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                bool? reportedWithAnotherApp = null; // computed on first need: only types that are not partial pay for it
                 foreach (var reference in t.DeclaringSyntaxReferences)
                 {
                     if (reference.GetSyntax(cancellationToken) is TypeDeclarationSyntax declaration && !declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
                     {
-                        string role = SymbolEqualityComparer.Default.Equals(t, method.ContainingType) ? "containing type" : "enclosing type";
+                        reportedWithAnotherApp ??= !IsFirstAppInside(t, method, attribute.AttributeClass);
+                        string where = SymbolEqualityComparer.Default.Equals(t, method.ContainingType)
+                            ? $"[FluxApp] method '{method.Name}' is declared in it"
+                            : $"it encloses [FluxApp] method '{method.Name}'";
                         problems.Add(new FluxAppProblem("FLUX002", declaration.Identifier.GetLocation(),
-                            $"The {role} '{t.Name}' of [FluxApp] method '{method.Name}' is not partial: the generated stub '{StubName(method)}' is added to it; declare it partial"));
+                            $"Type '{t.Name}' is not partial, but {where} and the generated stub '{StubName(method)}' must be added to it; declare it partial",
+                            reportedWithAnotherApp.Value));
                     }
                 }
                 if (t.DeclaredAccessibility is Accessibility.Private or Accessibility.Protected or Accessibility.ProtectedAndInternal)
                     problems.Add(new FluxAppProblem("FLUX020", methodLocation,
                         $"[FluxApp] method '{method.Name}' is inside '{t.Name}', which is {AccessibilityText(t.DeclaredAccessibility)}: the generated worker entry point cannot reach it; make the type internal or public"));
+                else if (t.IsFileLocal)
+                    problems.Add(new FluxAppProblem("FLUX020", methodLocation,
+                        $"[FluxApp] method '{method.Name}' is inside '{t.Name}', which is a file-local type: the generated stub and worker entry point live in other files and cannot reach it; remove the 'file' modifier"));
             }
 
             CheckResources(method, attribute, cluster, problems, cancellationToken);
             CheckSignature(method, problems, cancellationToken);
             CheckStubCollision(method, problems);
             return problems;
+        }
+
+        /// <summary>Why the generator cannot give <paramref name="method"/> a stub and call it from a worker; null for an ordinary method.</summary>
+        private static string? WhyNotAnAppMethod(IMethodSymbol method)
+        {
+            string kind = method.MethodKind switch
+            {
+                MethodKind.Ordinary when method.ContainingType is null => "has no containing type",
+                MethodKind.Ordinary when method.IsStatic && (method.IsAbstract || method.IsVirtual) =>
+                    "is a static abstract or virtual interface member, which can only be called through a type parameter",
+                MethodKind.Ordinary => "",
+                MethodKind.LocalFunction => "is a local function",
+                MethodKind.AnonymousFunction => "is a lambda",
+                MethodKind.UserDefinedOperator or MethodKind.Conversion => "is an operator",
+                MethodKind.PropertyGet or MethodKind.PropertySet or MethodKind.EventAdd or MethodKind.EventRemove or MethodKind.EventRaise => "is an accessor",
+                MethodKind.ExplicitInterfaceImplementation => "is an explicit interface implementation",
+                MethodKind.Destructor => "is a finalizer",
+                _ => "is not an ordinary method",
+            };
+            if (kind.Length == 0) return null;
+            string name = method.MethodKind == MethodKind.AnonymousFunction ? "lambda" : $"'{method.Name}'";
+            return $"[FluxApp] cannot be applied to {name}: it {kind}; the generator adds stubs only for named methods of a type; move the code to a static method of a partial type";
+        }
+
+        /// <summary>
+        /// True when <paramref name="method"/> is the first [FluxApp] method (in source order) inside
+        /// <paramref name="type"/> or its nested types: the app that reports the type's shared problems.
+        /// </summary>
+        private static bool IsFirstAppInside(INamedTypeSymbol type, IMethodSymbol method, INamedTypeSymbol? attributeClass)
+        {
+            IMethodSymbol? first = null;
+            foreach (var app in AppsInside(type, attributeClass))
+            {
+                if (first is null || CompareSourceOrder(app, first) < 0) first = app;
+            }
+            return first is null || SymbolEqualityComparer.Default.Equals(first, method);
+        }
+
+        private static IEnumerable<IMethodSymbol> AppsInside(INamedTypeSymbol type, INamedTypeSymbol? attributeClass)
+        {
+            foreach (var member in type.GetMembers())
+            {
+                // Apps Validate stops at (FLUX021) never report shared problems, so they do not count.
+                if (member is IMethodSymbol candidate && WhyNotAnAppMethod(candidate) is null
+                    && candidate.GetAttributes().Any(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, attributeClass)))
+                    yield return candidate;
+            }
+            foreach (var nested in type.GetTypeMembers())
+            {
+                foreach (var app in AppsInside(nested, attributeClass))
+                    yield return app;
+            }
+        }
+
+        private static int CompareSourceOrder(ISymbol x, ISymbol y)
+        {
+            Location a = x.Locations.FirstOrDefault() ?? Location.None, b = y.Locations.FirstOrDefault() ?? Location.None;
+            int byFile = string.CompareOrdinal(a.SourceTree?.FilePath, b.SourceTree?.FilePath);
+            return byFile != 0 ? byFile : a.SourceSpan.Start.CompareTo(b.SourceSpan.Start);
         }
 
         private static string AccessibilityText(Accessibility accessibility) => accessibility switch
@@ -132,15 +217,29 @@ namespace FluxApps.Generators
             _ => accessibility.ToString().ToLowerInvariant(),
         };
 
+        /// <summary>The shape of the machine declared by [assembly: FluxCluster]: 0 nodes or cores and -1 GPUs mean unknown.</summary>
+        public static void ReadCluster(AttributeData cluster, out int nodes, out int coresPerNode, out int gpusPerNode)
+        {
+            nodes = 0;
+            coresPerNode = 0;
+            gpusPerNode = -1;
+            foreach (var pair in cluster.NamedArguments)
+            {
+                if (pair.Value.Value is not int v) continue;
+                if (pair.Key == "Nodes") nodes = v;
+                else if (pair.Key == "CoresPerNode") coresPerNode = v;
+                else if (pair.Key == "GpusPerNode") gpusPerNode = v;
+            }
+        }
+
         private static void CheckResources(IMethodSymbol method, AttributeData attribute, AttributeData? cluster, List<FluxAppProblem> problems, CancellationToken cancellationToken)
         {
             var r = FluxAppResources.Read(attribute);
             var syntax = attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
-            Location Where(string name)
-            {
-                var argument = syntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == name);
-                return argument?.GetLocation() ?? syntax?.GetLocation() ?? method.Locations.FirstOrDefault() ?? Location.None;
-            }
+            AttributeArgumentSyntax? Argument(string name) =>
+                syntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == name);
+            Location Where(string name) =>
+                Argument(name)?.GetLocation() ?? syntax?.GetLocation() ?? method.Locations.FirstOrDefault() ?? Location.None;
             void Add(string id, string property, string? message)
             {
                 if (message is not null) problems.Add(new FluxAppProblem(id, Where(property), message));
@@ -153,26 +252,19 @@ namespace FluxApps.Generators
             Add("FLUX003", "Urgency", FluxAppRules.CheckUrgency(r.Urgency));
             Add("FLUX004", "Nodes", FluxAppRules.CheckNodesVersusRanks(r.Nodes, r.MpiRanks));
             Add("FLUX008", "TimeLimit", FluxAppRules.CheckTimeLimit(r.TimeLimit));
-            Add("FLUX010", "Exclusive", FluxAppRules.CheckExclusive(r.Exclusive, r.Nodes));
+            // A negative node count is FLUX003's; fixing it settles Exclusive too, so no second error.
+            if (r.Nodes >= 0) Add("FLUX010", "Exclusive", FluxAppRules.CheckExclusive(r.Exclusive, r.Nodes));
+            Add("FLUX022", "Name", FluxAppRules.CheckName(r.Name));
+            Add("FLUX022", "Queue", FluxAppRules.CheckQueue(r.Queue));
             if (cluster is not null)
             {
-                int nodes = 0, cores = 0, gpus = -1;
-                foreach (var pair in cluster.NamedArguments)
-                {
-                    if (pair.Value.Value is not int v) continue;
-                    if (pair.Key == "Nodes") nodes = v;
-                    else if (pair.Key == "CoresPerNode") cores = v;
-                    else if (pair.Key == "GpusPerNode") gpus = v;
-                }
-                string? fit = FluxAppRules.CheckClusterFit(r.Cpus, r.Gpus, r.MpiRanks, r.Nodes, nodes, cores, gpus);
+                ReadCluster(cluster, out int nodes, out int cores, out int gpus);
+                string? fit = FluxAppRules.CheckClusterFit(r.Cpus, r.Gpus, r.MpiRanks, r.Nodes, nodes, cores, gpus, out string[] blamed);
                 if (fit is not null)
                 {
-                    string property = fit.StartsWith("Gpus", StringComparison.Ordinal) ? "Gpus"
-                        : fit.StartsWith("Cpus", StringComparison.Ordinal) ? "Cpus"
-                        : fit.StartsWith("Nodes", StringComparison.Ordinal) ? "Nodes" : "MpiRanks";
-                    if (!(syntax?.ArgumentList?.Arguments.Any(a => a.NameEquals?.Name.Identifier.ValueText == property) ?? false))
-                        property = "Cpus";
-                    problems.Add(new FluxAppProblem("FLUX011", Where(property), $"[FluxApp] '{method.Name}' cannot fit the declared cluster: {fit}"));
+                    // On the first blamed property the user wrote; on the attribute when all are defaults.
+                    string property = blamed.FirstOrDefault(p => Argument(p) is not null) ?? "";
+                    problems.Add(new FluxAppProblem("FLUX011", Where(property), $"[FluxApp] method '{method.Name}' cannot fit the declared cluster: {fit}"));
                 }
             }
         }
@@ -207,25 +299,67 @@ namespace FluxApps.Generators
                 string? error = builder.Add(parameter.Type);
                 if (error is not null)
                     problems.Add(new FluxAppProblem("FLUX006", where,
-                        $"Parameter '{parameter.Name}' of [FluxApp] method '{method.Name}' cannot be serialized: {error}"));
+                        $"Parameter '{parameter.Name}' of [FluxApp] method '{method.Name}' cannot be serialized: {error}",
+                        reportedElsewhere: ContainsUnknownType(parameter.Type)));
             }
 
+            Location returnTypeLocation = method.Locations.FirstOrDefault() ?? Location.None;
+            if (method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) is MethodDeclarationSyntax md)
+                returnTypeLocation = md.ReturnType.GetLocation();
             ITypeSymbol? result = ResultType(method.ReturnType, out _);
             if (result is not null)
             {
                 string? error = builder.Add(result);
                 if (error is not null)
-                {
-                    Location where = method.Locations.FirstOrDefault() ?? Location.None;
-                    if (method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) is MethodDeclarationSyntax md)
-                        where = md.ReturnType.GetLocation();
-                    problems.Add(new FluxAppProblem("FLUX006", where,
-                        $"The return type of [FluxApp] method '{method.Name}' cannot be serialized: {error}"));
-                }
+                    problems.Add(new FluxAppProblem("FLUX006", returnTypeLocation,
+                        $"The return type of [FluxApp] method '{method.Name}' cannot be serialized: {error}",
+                        reportedElsewhere: ContainsUnknownType(result)));
             }
+            if (method.IsAsync && method.ReturnsVoid)
+                problems.Add(new FluxAppProblem("FLUX006", returnTypeLocation,
+                    $"[FluxApp] method '{method.Name}' is async void: the job cannot wait for it to finish or see its exceptions; return Task"));
             if (method.ReturnsByRef || method.ReturnsByRefReadonly)
                 problems.Add(new FluxAppProblem("FLUX006", method.Locations.FirstOrDefault() ?? Location.None,
                     $"[FluxApp] method '{method.Name}' returns by reference: a job can only return a value"));
+        }
+
+        /// <summary>
+        /// True when <paramref name="type"/>, its type arguments, elements or the public members of its
+        /// source-declared types mention a type that does not exist (yet): the compiler reports that.
+        /// </summary>
+        private static bool ContainsUnknownType(ITypeSymbol type)
+        {
+            var seen = new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default);
+            var pending = new Stack<ITypeSymbol>();
+            pending.Push(type);
+            while (pending.Count > 0)
+            {
+                var current = pending.Pop();
+                if (!seen.Add(current)) continue;
+                switch (current)
+                {
+                    case { TypeKind: TypeKind.Error }:
+                        return true;
+                    case IArrayTypeSymbol array:
+                        pending.Push(array.ElementType);
+                        break;
+                    case IPointerTypeSymbol pointer:
+                        pending.Push(pointer.PointedAtType);
+                        break;
+                    case INamedTypeSymbol named:
+                        foreach (var argument in named.TypeArguments) pending.Push(argument);
+                        if (!named.Locations.Any(l => l.IsInSource)) break; // metadata types are complete
+                        foreach (var member in named.GetMembers())
+                        {
+                            if (member.IsStatic || member.DeclaredAccessibility != Accessibility.Public) continue;
+                            if (member is IPropertySymbol property) pending.Push(property.Type);
+                            else if (member is IFieldSymbol field) pending.Push(field.Type);
+                        }
+                        if (named.BaseType is not null) pending.Push(named.BaseType);
+                        break;
+                }
+            }
+            return false;
         }
 
         /// <summary>The type of the value an app returns (unwrapping Task&lt;T&gt;/ValueTask&lt;T&gt;), or null for none.</summary>

@@ -1,0 +1,213 @@
+using System.Collections;
+using System.Reflection;
+using FluxApps.Generators;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace FluxApps.Generators.Tests;
+
+public sealed class GeneratorTests
+{
+    private const string Physics = """
+        using System.Collections.Generic;
+        using System.Threading.Tasks;
+        using FluxApps;
+
+        namespace Demo;
+
+        public enum Mode { Fast, Exact = 4 }
+
+        public record Settings(int Steps, double Dt, Mode Mode, List<string> Tags, Dictionary<string, double[]>? Extra);
+
+        public static partial class Physics
+        {
+            [FluxApp(Cpus = 4, Gpus = 1, MpiRanks = 8, Nodes = 2, TimeLimit = "10m", Queue = "batch", Urgency = 20, Name = "sim")]
+            public static double Simulate(int steps, double dt = 0.01) => steps * dt;
+
+            [FluxApp]
+            internal static async Task<Settings?> Tune(Settings settings, int? seed, string options)
+            {
+                await Task.Yield();
+                return settings;
+            }
+
+            [FluxApp]
+            public static void Log(string message, Mode mode = Mode.Exact) { }
+
+            [FluxApp]
+            public static Task Flush() => Task.CompletedTask;
+
+            [FluxApp]
+            public static ValueTask<(int Count, string Text)> Pair(int[][] matrix, HashSet<long> ids, IEnumerable<byte[]> blobs) => new((0, ""));
+        }
+        """;
+
+    private const string Nested = """
+        using FluxApps;
+
+        public partial class Outer
+        {
+            internal partial struct Middle
+            {
+                public partial record Inner
+                {
+                    [FluxApp(MpiRanks = 2)]
+                    public static string Where(string @class) => @class;
+                }
+            }
+        }
+        """;
+
+    [Fact]
+    public void StubsEntryPointsSerializersAndRegistryMatchTheSnapshot()
+    {
+        var (result, output) = GeneratorHarness.Run(Physics);
+        Assert.Empty(GeneratorHarness.Problems(output));
+        GeneratorHarness.VerifySnapshot(result, "Physics");
+    }
+
+    [Fact]
+    public void NestedTypesInTheGlobalNamespaceMatchTheSnapshot()
+    {
+        var (result, output) = GeneratorHarness.Run(Nested);
+        Assert.Empty(GeneratorHarness.Problems(output));
+        GeneratorHarness.VerifySnapshot(result, "Nested");
+    }
+
+    [Fact]
+    public void StubKeepsTheMethodsSignatureAccessibilityAndDefaults()
+    {
+        var (_, output) = GeneratorHarness.Run(Physics);
+        var physics = output.GetTypeByMetadataName("Demo.Physics")!;
+        var simulate = (IMethodSymbol)physics.GetMembers("SimulateAsync").Single();
+        Assert.Equal(Accessibility.Public, simulate.DeclaredAccessibility);
+        Assert.Equal("FluxApps.FluxFuture<double>", simulate.ReturnType.ToDisplayString());
+        Assert.Equal(["steps", "dt", "options", "cancellationToken"], simulate.Parameters.Select(p => p.Name));
+        Assert.Equal(0.01, simulate.Parameters[1].ExplicitDefaultValue);
+
+        var tune = (IMethodSymbol)physics.GetMembers("TuneAsync").Single();
+        Assert.Equal(Accessibility.Internal, tune.DeclaredAccessibility);
+        Assert.Equal("FluxApps.FluxFuture<Demo.Settings?>", tune.ReturnType.ToDisplayString());
+        // The user's own parameter is called "options": the stub's is renamed, not duplicated.
+        Assert.Equal(["settings", "seed", "options", "fluxOptions", "cancellationToken"], tune.Parameters.Select(p => p.Name));
+
+        Assert.Equal("FluxApps.FluxFuture", ((IMethodSymbol)physics.GetMembers("LogAsync").Single()).ReturnType.ToDisplayString());
+        Assert.Equal("FluxApps.FluxFuture", ((IMethodSymbol)physics.GetMembers("FlushAsync").Single()).ReturnType.ToDisplayString());
+        Assert.Equal("FluxApps.FluxFuture<(int Count, string Text)>", ((IMethodSymbol)physics.GetMembers("PairAsync").Single()).ReturnType.ToDisplayString());
+    }
+
+    [Theory]
+    [InlineData("public double Bad(int x) => x;", "not static")]
+    [InlineData("public static T Bad<T>(T x) => x;", "generic")]
+    [InlineData("public static void Bad(ref int x) { }", "ref")]
+    [InlineData("public static void Bad(out int x) { x = 1; }", "out")]
+    [InlineData("public static void Bad(params int[] x) { }", "params")]
+    [InlineData("public static void Bad(System.Span<int> x) { }", "ref struct")]
+    [InlineData("public static void Bad(System.Action x) { }", "delegate")]
+    [InlineData("public static object Bad() => 1;", "object")]
+    [InlineData("public static void Bad(System.IO.Stream s) { }", "stream")]
+    [InlineData("public static int[,] Bad() => new int[1,1];", "multi-dimensional")]
+    [InlineData("public static void Bad(System.Collections.Generic.IComparer<int> c) { }", "interface")]
+    [InlineData("[FluxApp(Cpus = 0)] public static void Bad2() { }", "Cpus")]
+    public void InvalidMethodsGetNoGeneratedCode(string member, string why)
+    {
+        string source = "using FluxApps; public static partial class C { " + (member.StartsWith('[') ? member : "[FluxApp] " + member) + " }";
+        if (member.Contains("double Bad(int x)")) source = source.Replace("static partial class", "partial class");
+        var (result, output) = GeneratorHarness.Run(source);
+        Assert.True(result.GeneratedSources.IsEmpty, $"expected no code for a method that is invalid ({why})");
+        Assert.DoesNotContain(GeneratorHarness.Problems(output), p => p.Contains("error CS", StringComparison.Ordinal) && !p.Contains("CS0177"));
+    }
+
+    [Fact]
+    public void NonPartialContainingTypeGetsNoCode()
+    {
+        var (result, _) = GeneratorHarness.Run("using FluxApps; public static class C { [FluxApp] public static int A() => 1; }");
+        Assert.True(result.GeneratedSources.IsEmpty);
+        (result, _) = GeneratorHarness.Run("using FluxApps; public class O { public static partial class C { [FluxApp] public static int A() => 1; } }");
+        Assert.True(result.GeneratedSources.IsEmpty);
+    }
+
+    [Theory]
+    [InlineData("using FluxApps; public static partial class C { [FluxApp] public static int A(")]
+    [InlineData("using FluxApps; public static partial class C { [FluxApp(Cpus = )] public static int A() => 1; }")]
+    [InlineData("using FluxApps; public static partial class C { [FluxApp] public static Unknown A(Missing m) => null; }")]
+    [InlineData("using FluxApps; public static partial class C { [FluxApp] public static int }")]
+    [InlineData("using FluxApps; [FluxApp] public static int A() => 1;")]
+    public void HalfTypedCodeNeverCrashesTheGenerator(string source)
+    {
+        var compilation = GeneratorHarness.Compile(source);
+        var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
+        var run = driver.GetRunResult().Results.Single();
+        Assert.Null(run.Exception);
+        Assert.Empty(run.Diagnostics);
+    }
+
+    [Fact]
+    public void UnrelatedEditsLeaveEveryTrackedStepCached()
+    {
+        var compilation = GeneratorHarness.Compile(Physics, "public class Unrelated { }");
+        var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
+        var first = driver.GetRunResult().Results.Single();
+        AssertModelsHoldNoCompilerObjects(first);
+
+        // Edit a different file, as typing elsewhere in the project does.
+        var old = compilation.SyntaxTrees.Last();
+        var edited = compilation.ReplaceSyntaxTree(old, CSharpSyntaxTree.ParseText("public class Unrelated { int x; }", GeneratorHarness.ParseOptions, path: old.FilePath));
+        driver = driver.RunGenerators(edited);
+        var second = driver.GetRunResult().Results.Single();
+
+        foreach (string step in new[] { FluxAppGenerator.TrackingNames.ValidApps, FluxAppGenerator.TrackingNames.AllApps })
+        {
+            Assert.True(second.TrackedSteps.ContainsKey(step), $"step {step} not tracked");
+            foreach (var run in second.TrackedSteps[step])
+                foreach (var (_, reason) in run.Outputs)
+                    Assert.True(reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"{step} was {reason}");
+        }
+        Assert.All(second.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(r => r.Outputs),
+            o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+    }
+
+    [Fact]
+    public void EditingAnAppsAttributeRegeneratesIt()
+    {
+        var compilation = GeneratorHarness.Compile(Physics);
+        var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
+        var tree = compilation.SyntaxTrees.Single();
+        var edited = compilation.ReplaceSyntaxTree(tree, CSharpSyntaxTree.ParseText(Physics.Replace("Cpus = 4", "Cpus = 6"), GeneratorHarness.ParseOptions, path: tree.FilePath));
+        driver = driver.RunGenerators(edited);
+        var result = driver.GetRunResult().Results.Single();
+        string physics = result.GeneratedSources.Single(s => s.HintName.StartsWith("Demo.Physics")).SourceText.ToString();
+        Assert.Contains("cpus: 6", physics);
+    }
+
+    [Fact]
+    public void ApplicationsInTwoAssembliesGetDistinctInternalHelpers()
+    {
+        var (result, _) = GeneratorHarness.Run(Nested);
+        string registry = result.GeneratedSources.Single(s => s.HintName == "FluxApps.Registry.g.cs").SourceText.ToString();
+        Assert.Contains("FluxAppsRegistry_UserAssembly", registry);
+        Assert.Contains("ModuleInitializer", registry);
+    }
+
+    private static void AssertModelsHoldNoCompilerObjects(GeneratorRunResult run)
+    {
+        foreach (var step in run.TrackedSteps[FluxAppGenerator.TrackingNames.ValidApps])
+            foreach (var (value, _) in step.Outputs)
+                AssertPlainData(value, depth: 0);
+    }
+
+    private static void AssertPlainData(object? value, int depth)
+    {
+        if (value is null || depth > 8) return;
+        Assert.False(value is ISymbol or SyntaxNode or Location or Compilation or SemanticModel, $"model holds a {value.GetType().Name}");
+        if (value is string || value.GetType().IsPrimitive || value.GetType().IsEnum) return;
+        if (value is IEnumerable items)
+        {
+            foreach (var item in items) AssertPlainData(item, depth + 1);
+            return;
+        }
+        foreach (var property in value.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
+            if (property.GetIndexParameters().Length == 0)
+                AssertPlainData(property.GetValue(value), depth + 1);
+    }
+}
