@@ -21,14 +21,14 @@ partial class Outer
                 __fluxArgs.WriteString(@class);
                 return global::FluxApps.Runtime.FluxAppInvoker.Invoke<string>(__fluxApp_Where_cd59eb30, __fluxArgs, static __fluxResult => __fluxResult.ReadString()!, options, cancellationToken);
             }
-            
+
             [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
             [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
             internal static readonly global::FluxApps.Runtime.FluxAppDescriptor __fluxApp_Where_cd59eb30 = new global::FluxApps.Runtime.FluxAppDescriptor(
                 "Outer.Middle.Inner.Where(string)", "Outer.Middle.Inner.Where", typeof(global::Outer.Middle.Inner),
                 cpus: 1, gpus: 0, mpiRanks: 2, nodes: 0, exclusive: false,
                 timeLimit: null, queue: null, urgency: 16, name: null);
-            
+
             [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
             [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
             internal static global::System.Threading.Tasks.ValueTask __fluxRun_Where_cd59eb30(global::FluxApps.Serialization.FluxReader __fluxIn, global::FluxApps.Serialization.FluxWriter __fluxOut)

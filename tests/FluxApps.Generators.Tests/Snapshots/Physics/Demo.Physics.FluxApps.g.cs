@@ -17,14 +17,14 @@ namespace Demo
             var __fluxArgs = global::FluxApps.Runtime.FluxAppInvoker.CreateArgumentWriter();
             return global::FluxApps.Runtime.FluxAppInvoker.Invoke(__fluxApp_Flush_c0ee0af2, __fluxArgs, options, cancellationToken);
         }
-        
+
         [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
         [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
         internal static readonly global::FluxApps.Runtime.FluxAppDescriptor __fluxApp_Flush_c0ee0af2 = new global::FluxApps.Runtime.FluxAppDescriptor(
             "Demo.Physics.Flush()", "Physics.Flush", typeof(global::Demo.Physics),
             cpus: 1, gpus: 0, mpiRanks: 1, nodes: 0, exclusive: false,
             timeLimit: null, queue: null, urgency: 16, name: null);
-        
+
         [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
         [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
         internal static async global::System.Threading.Tasks.ValueTask __fluxRun_Flush_c0ee0af2(global::FluxApps.Serialization.FluxReader __fluxIn, global::FluxApps.Serialization.FluxWriter __fluxOut)
@@ -33,7 +33,7 @@ namespace Demo
             await Flush().ConfigureAwait(false);
             __fluxOut.StartResult();
         }
-        
+
         /// <summary>
         /// Runs <see cref="Log(string, Demo.Mode)"/> as a job (1 rank(s) x 1 core(s)) and returns its pending result.
         /// </summary>
@@ -50,14 +50,14 @@ namespace Demo
             __fluxArgs.WriteInt32((int)mode);
             return global::FluxApps.Runtime.FluxAppInvoker.Invoke(__fluxApp_Log_b12174c5, __fluxArgs, options, cancellationToken);
         }
-        
+
         [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
         [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
         internal static readonly global::FluxApps.Runtime.FluxAppDescriptor __fluxApp_Log_b12174c5 = new global::FluxApps.Runtime.FluxAppDescriptor(
             "Demo.Physics.Log(string, Demo.Mode)", "Physics.Log", typeof(global::Demo.Physics),
             cpus: 1, gpus: 0, mpiRanks: 1, nodes: 0, exclusive: false,
             timeLimit: null, queue: null, urgency: 16, name: null);
-        
+
         [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
         [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
         internal static global::System.Threading.Tasks.ValueTask __fluxRun_Log_b12174c5(global::FluxApps.Serialization.FluxReader __fluxIn, global::FluxApps.Serialization.FluxWriter __fluxOut)
@@ -69,7 +69,7 @@ namespace Demo
             __fluxOut.StartResult();
             return default;
         }
-        
+
         /// <summary>
         /// Runs <see cref="Pair(int[][], System.Collections.Generic.HashSet{long}, System.Collections.Generic.IEnumerable{byte[]})"/> as a job (1 rank(s) x 1 core(s)) and returns its pending result.
         /// </summary>
@@ -88,14 +88,14 @@ namespace Demo
             global::FluxApps.Generated.FluxAppsSerializers_UserAssembly.Write_System_Collections_Generic_IEnumerable_byte____1387dc6c(__fluxArgs, blobs);
             return global::FluxApps.Runtime.FluxAppInvoker.Invoke<(int Count, string Text)>(__fluxApp_Pair_90a96178, __fluxArgs, static __fluxResult => global::FluxApps.Generated.FluxAppsSerializers_UserAssembly.Read__int_Count__string_Text__4b645ed0(__fluxResult), options, cancellationToken);
         }
-        
+
         [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
         [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
         internal static readonly global::FluxApps.Runtime.FluxAppDescriptor __fluxApp_Pair_90a96178 = new global::FluxApps.Runtime.FluxAppDescriptor(
             "Demo.Physics.Pair(int[][], System.Collections.Generic.HashSet<long>, System.Collections.Generic.IEnumerable<byte[]>)", "Physics.Pair", typeof(global::Demo.Physics),
             cpus: 1, gpus: 0, mpiRanks: 1, nodes: 0, exclusive: false,
             timeLimit: null, queue: null, urgency: 16, name: null);
-        
+
         [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
         [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
         internal static async global::System.Threading.Tasks.ValueTask __fluxRun_Pair_90a96178(global::FluxApps.Serialization.FluxReader __fluxIn, global::FluxApps.Serialization.FluxWriter __fluxOut)
@@ -108,7 +108,7 @@ namespace Demo
             __fluxOut.StartResult();
             global::FluxApps.Generated.FluxAppsSerializers_UserAssembly.Write__int_Count__string_Text__4b645ed0(__fluxOut, __fluxValue);
         }
-        
+
         /// <summary>
         /// Runs <see cref="Simulate(int, double)"/> as a job (8 rank(s) x 4 core(s), 1 GPU(s) per rank, 2 node(s), time limit 10m) and returns its pending result.
         /// </summary>
@@ -125,14 +125,14 @@ namespace Demo
             __fluxArgs.WriteDouble(dt);
             return global::FluxApps.Runtime.FluxAppInvoker.Invoke<double>(__fluxApp_Simulate_345e02f2, __fluxArgs, static __fluxResult => __fluxResult.ReadDouble(), options, cancellationToken);
         }
-        
+
         [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
         [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
         internal static readonly global::FluxApps.Runtime.FluxAppDescriptor __fluxApp_Simulate_345e02f2 = new global::FluxApps.Runtime.FluxAppDescriptor(
             "Demo.Physics.Simulate(int, double)", "Physics.Simulate", typeof(global::Demo.Physics),
             cpus: 4, gpus: 1, mpiRanks: 8, nodes: 2, exclusive: false,
             timeLimit: "10m", queue: "batch", urgency: 20, name: "sim");
-        
+
         [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
         [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
         internal static global::System.Threading.Tasks.ValueTask __fluxRun_Simulate_345e02f2(global::FluxApps.Serialization.FluxReader __fluxIn, global::FluxApps.Serialization.FluxWriter __fluxOut)
@@ -145,7 +145,7 @@ namespace Demo
             __fluxOut.WriteDouble(__fluxValue);
             return default;
         }
-        
+
         /// <summary>
         /// Runs <see cref="Tune(Demo.Settings, int?, string)"/> as a job (1 rank(s) x 1 core(s)) and returns its pending result.
         /// </summary>
@@ -164,14 +164,14 @@ namespace Demo
             __fluxArgs.WriteString(options);
             return global::FluxApps.Runtime.FluxAppInvoker.Invoke<global::Demo.Settings?>(__fluxApp_Tune_58a7ed59, __fluxArgs, static __fluxResult => global::FluxApps.Generated.FluxAppsSerializers_UserAssembly.Read_Demo_Settings_005dc54c(__fluxResult), fluxOptions, cancellationToken);
         }
-        
+
         [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
         [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
         internal static readonly global::FluxApps.Runtime.FluxAppDescriptor __fluxApp_Tune_58a7ed59 = new global::FluxApps.Runtime.FluxAppDescriptor(
             "Demo.Physics.Tune(Demo.Settings, int?, string)", "Physics.Tune", typeof(global::Demo.Physics),
             cpus: 1, gpus: 0, mpiRanks: 1, nodes: 0, exclusive: false,
             timeLimit: null, queue: null, urgency: 16, name: null);
-        
+
         [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
         [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
         internal static async global::System.Threading.Tasks.ValueTask __fluxRun_Tune_58a7ed59(global::FluxApps.Serialization.FluxReader __fluxIn, global::FluxApps.Serialization.FluxWriter __fluxOut)

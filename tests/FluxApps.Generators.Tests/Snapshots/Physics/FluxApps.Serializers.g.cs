@@ -13,21 +13,21 @@ namespace FluxApps.Generated
             w.WriteInt32(v.Item1);
             w.WriteString(v.Item2);
         }
-        
+
         public static (int Count, string Text) Read__int_Count__string_Text__4b645ed0(global::FluxApps.Serialization.FluxReader r)
         {
             var m0 = r.ReadInt32();
             var m1 = r.ReadString()!;
             return (m0, m1);
         }
-        
+
         public static void Write_double___c15d4d1c(global::FluxApps.Serialization.FluxWriter w, double[] v)
         {
             if (v is null) { w.WriteCount(-1); return; }
             w.WriteCount(v.Length);
             for (int i = 0; i < v.Length; i++) w.WriteDouble(v[i]);
         }
-        
+
         public static double[] Read_double___c15d4d1c(global::FluxApps.Serialization.FluxReader r)
         {
             int n = r.ReadCount();
@@ -36,7 +36,7 @@ namespace FluxApps.Generated
             for (int i = 0; i < n; i++) a[i] = r.ReadDouble();
             return a;
         }
-        
+
         public static void Write_Demo_Settings_005dc54c(global::FluxApps.Serialization.FluxWriter w, global::Demo.Settings v)
         {
             if (!w.BeginObject(v)) return;
@@ -47,7 +47,7 @@ namespace FluxApps.Generated
             global::FluxApps.Generated.FluxAppsSerializers_UserAssembly.Write_System_Collections_Generic_Dictionary_string__double____484d5e7d(w, v.Extra);
             w.EndObject();
         }
-        
+
         public static global::Demo.Settings Read_Demo_Settings_005dc54c(global::FluxApps.Serialization.FluxReader r)
         {
             if (!r.BeginObject()) return null;
@@ -59,7 +59,7 @@ namespace FluxApps.Generated
             r.EndObject();
             return new global::Demo.Settings(m0, m1, m2, m3, m4);
         }
-        
+
         public static void Write_System_Collections_Generic_Dictionary_string__double____484d5e7d(global::FluxApps.Serialization.FluxWriter w, global::System.Collections.Generic.Dictionary<string, double[]> v)
         {
             if (v is null) { w.WriteCount(-1); return; }
@@ -70,7 +70,7 @@ namespace FluxApps.Generated
                 global::FluxApps.Generated.FluxAppsSerializers_UserAssembly.Write_double___c15d4d1c(w, pair.Value);
             }
         }
-        
+
         public static global::System.Collections.Generic.Dictionary<string, double[]> Read_System_Collections_Generic_Dictionary_string__double____484d5e7d(global::FluxApps.Serialization.FluxReader r)
         {
             int n = r.ReadCount();
@@ -83,14 +83,14 @@ namespace FluxApps.Generated
             }
             return d;
         }
-        
+
         public static void Write_System_Collections_Generic_HashSet_long__25b26cfd(global::FluxApps.Serialization.FluxWriter w, global::System.Collections.Generic.HashSet<long> v)
         {
             if (v is null) { w.WriteCount(-1); return; }
             w.WriteCount(v.Count);
             foreach (var item in v) w.WriteInt64(item);
         }
-        
+
         public static global::System.Collections.Generic.HashSet<long> Read_System_Collections_Generic_HashSet_long__25b26cfd(global::FluxApps.Serialization.FluxReader r)
         {
             int n = r.ReadCount();
@@ -99,7 +99,7 @@ namespace FluxApps.Generated
             for (int i = 0; i < n; i++) c.Add(r.ReadInt64());
             return c;
         }
-        
+
         public static void Write_System_Collections_Generic_IEnumerable_byte____1387dc6c(global::FluxApps.Serialization.FluxWriter w, global::System.Collections.Generic.IEnumerable<byte[]> v)
         {
             if (v is null) { w.WriteCount(-1); return; }
@@ -107,7 +107,7 @@ namespace FluxApps.Generated
             w.WriteCount(items.Count);
             foreach (var item in items) w.WriteBytes(item);
         }
-        
+
         public static global::System.Collections.Generic.IEnumerable<byte[]> Read_System_Collections_Generic_IEnumerable_byte____1387dc6c(global::FluxApps.Serialization.FluxReader r)
         {
             int n = r.ReadCount();
@@ -116,14 +116,14 @@ namespace FluxApps.Generated
             for (int i = 0; i < n; i++) c.Add(r.ReadBytes()!);
             return c;
         }
-        
+
         public static void Write_System_Collections_Generic_List_string__3fcc9872(global::FluxApps.Serialization.FluxWriter w, global::System.Collections.Generic.List<string> v)
         {
             if (v is null) { w.WriteCount(-1); return; }
             w.WriteCount(v.Count);
             foreach (var item in v) w.WriteString(item);
         }
-        
+
         public static global::System.Collections.Generic.List<string> Read_System_Collections_Generic_List_string__3fcc9872(global::FluxApps.Serialization.FluxReader r)
         {
             int n = r.ReadCount();
@@ -132,25 +132,25 @@ namespace FluxApps.Generated
             for (int i = 0; i < n; i++) c.Add(r.ReadString()!);
             return c;
         }
-        
+
         public static void Write_int__5f91f2b3(global::FluxApps.Serialization.FluxWriter w, int? v)
         {
             w.WriteBoolean(v.HasValue);
             if (v.HasValue) w.WriteInt32(v.GetValueOrDefault());
         }
-        
+
         public static int? Read_int__5f91f2b3(global::FluxApps.Serialization.FluxReader r)
         {
             return r.ReadBoolean() ? (int?)r.ReadInt32() : null;
         }
-        
+
         public static void Write_int___1fdc7fa6(global::FluxApps.Serialization.FluxWriter w, int[] v)
         {
             if (v is null) { w.WriteCount(-1); return; }
             w.WriteCount(v.Length);
             for (int i = 0; i < v.Length; i++) w.WriteInt32(v[i]);
         }
-        
+
         public static int[] Read_int___1fdc7fa6(global::FluxApps.Serialization.FluxReader r)
         {
             int n = r.ReadCount();
@@ -159,14 +159,14 @@ namespace FluxApps.Generated
             for (int i = 0; i < n; i++) a[i] = r.ReadInt32();
             return a;
         }
-        
+
         public static void Write_int_____8768c9ee(global::FluxApps.Serialization.FluxWriter w, int[][] v)
         {
             if (v is null) { w.WriteCount(-1); return; }
             w.WriteCount(v.Length);
             for (int i = 0; i < v.Length; i++) global::FluxApps.Generated.FluxAppsSerializers_UserAssembly.Write_int___1fdc7fa6(w, v[i]);
         }
-        
+
         public static int[][] Read_int_____8768c9ee(global::FluxApps.Serialization.FluxReader r)
         {
             int n = r.ReadCount();
