@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Runtime.CompilerServices;
+using Xunit.Abstractions;
+
+namespace FluxApps.Package.Tests;
+
+/// <summary>
+/// Packs src/FluxApps and builds projects outside the repository that reference only the package,
+/// as a new user would: the generator, analyzers and runtime must all come from the one package.
+/// </summary>
+public sealed class PackageTests(ITestOutputHelper output) : IClassFixture<PackedFeed>
+{
+    [Fact]
+    public void PackageCarriesRuntimeGeneratorAndAnalyzers()
+    {
+        using var zip = ZipFile.OpenRead(PackedFeed.Package);
+        var entries = zip.Entries.Select(e => e.FullName).ToList();
+        Assert.Contains("lib/net10.0/FluxApps.dll", entries);
+        Assert.Contains("lib/net10.0/FluxApps.xml", entries);
+        Assert.Contains("analyzers/dotnet/cs/FluxApps.Generators.dll", entries);
+        Assert.Contains("analyzers/dotnet/cs/FluxApps.Analyzers.dll", entries);
+    }
+
+    [Fact]
+    public void ConsumerProjectGetsStubsWorkersAndErrorsFromThePackage()
+    {
+        string dir = PackedFeed.NewConsumer("Consumer", ConsumerProgram);
+        var (code, text) = PackedFeed.Dotnet(dir, "run", "-c", "Release");
+        output.WriteLine(text);
+        Assert.True(code == 0, text);
+        Assert.Contains("add=5", text);
+        Assert.Contains("remote=System.InvalidOperationException:bad input 7", text);
+        Assert.Contains("ranks=0/2,1/2", text);
+        Assert.Contains("rejected=Rejected", text);
+        Assert.Contains("argument=Cpus", text);
+        Assert.Contains("record=Point { X = 1.5, Y = -2 }|3", text);
+        Assert.Contains("library=from the library: x", text);
+        Assert.Contains("cancelled=True", text);
+        Assert.Contains("exit=Exited:4", text);
+        Assert.Contains("done", text);
+    }
+
+    [Fact]
+    public void InvalidAppInAConsumerIsACompileErrorFromThePackagedAnalyzer()
+    {
+        string dir = PackedFeed.NewConsumer("Invalid", """
+            using FluxApps;
+            public static partial class Bad
+            {
+                [FluxApp(Cpus = 0)]
+                public static int Zero() => 0;
+            }
+            public static class Program { public static void Main() { } }
+            """);
+        var (code, text) = PackedFeed.Dotnet(dir, "build", "-c", "Release");
+        output.WriteLine(text);
+        Assert.NotEqual(0, code);
+        Assert.Contains("FLUX003", text);
+        Assert.Contains("Cpus = 0", text);
+        Assert.DoesNotContain("error CS", text); // no cascade from generated code
+    }
+
+    private const string ConsumerProgram = """
+        using System;
+        using System.Threading;
+        using FluxApps;
+
+        await using var runtime = await FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Local });
+        Console.WriteLine("add=" + await Apps.AddAsync(2, 3));
+        try { await Apps.FailAsync(7); }
+        catch (FluxAppException e) { Console.WriteLine("remote=" + e.RemoteType + ":" + e.RemoteMessage); }
+        Console.WriteLine("ranks=" + await Apps.RanksAsync());
+        try { await Apps.HugeAsync(); }
+        catch (FluxJobException e) { Console.WriteLine("rejected=" + e.Kind); }
+        int zero = int.Parse("0"); // a constant 0 would be compile error FLUX003
+        try { _ = Apps.AddAsync(1, 2, new FluxCallOptions { Cpus = zero }); }
+        catch (ArgumentException e) { Console.WriteLine("argument=" + e.ParamName); }
+        var (p, n) = await Apps.EchoAsync(new Point(1.5, -2), 3);
+        Console.WriteLine("record=" + p + "|" + n);
+        Console.WriteLine("library=" + await Library.Lib.HelloAsync("x"));
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1)))
+        {
+            try { await Apps.SleepAsync(60_000, cancellationToken: cts.Token); Console.WriteLine("cancelled=False"); }
+            catch (OperationCanceledException) { Console.WriteLine("cancelled=True"); }
+        }
+        try { await Apps.ExitAsync(4); }
+        catch (FluxJobException e) { Console.WriteLine("exit=" + e.Kind + ":" + e.ExitCode); }
+        Console.WriteLine("done");
+
+        public record Point(double X, double Y);
+
+        public static partial class Apps
+        {
+            [FluxApp] public static int Add(int a, int b) => a + b;
+            [FluxApp] public static int Fail(int x) => throw new InvalidOperationException("bad input " + x);
+            [FluxApp(MpiRanks = 2)] public static string Ranks()
+            {
+                var c = FluxAppContext.Current;
+                System.IO.File.WriteAllText($"rank{c.Rank}.txt", $"{c.Rank}/{c.Size}");
+                // Rank 0 waits for every rank's file: all ranks run at once.
+                for (int i = 0; i < 200 && !System.Linq.Enumerable.Range(0, c.Size).All(r => System.IO.File.Exists($"rank{r}.txt")); i++) Thread.Sleep(50);
+                return string.Join(",", System.Linq.Enumerable.Range(0, c.Size).Select(r => System.IO.File.Exists($"rank{r}.txt") ? System.IO.File.ReadAllText($"rank{r}.txt") : "?"));
+            }
+            [FluxApp(Cpus = 100000)] public static int Huge() => 0;
+            [FluxApp] public static (Point, int) Echo(Point p, int n) => (p, n);
+            [FluxApp] public static int Sleep(int ms) { Thread.Sleep(ms); return ms; }
+            [FluxApp] public static int Exit(int code) { Environment.Exit(code); return 0; }
+        }
+        """;
+}
+
+/// <summary>Packs the package once for the test class, into a private feed and package cache.</summary>
+public sealed class PackedFeed : IDisposable
+{
+    public static readonly string Root = Path.Combine(Path.GetTempPath(), "fluxapps-package-" + Guid.NewGuid().ToString("N")[..8]);
+    public static string Feed => Path.Combine(Root, "feed");
+    public static string Package => Path.Combine(Feed, "FluxApps.0.1.0.nupkg");
+
+    public PackedFeed()
+    {
+        Directory.CreateDirectory(Feed);
+        var (code, text) = Dotnet(RepoRoot(), "pack", "src/FluxApps/FluxApps.csproj", "-c", "Release", "-o", Feed);
+        Assert.True(code == 0, "dotnet pack failed:\n" + text);
+        // A class library that consumers reference: apps there must run too.
+        string lib = Path.Combine(Root, "Library");
+        Directory.CreateDirectory(lib);
+        File.WriteAllText(Path.Combine(lib, "Library.csproj"), ProjectFile("Library"));
+        File.WriteAllText(Path.Combine(lib, "Lib.cs"), """
+            namespace Library;
+            public static partial class Lib
+            {
+                [FluxApps.FluxApp] public static string Hello(string who) => "from the library: " + who;
+            }
+            """);
+    }
+
+    public static string ProjectFile(string name, string extra = "") => $"""
+        <Project Sdk="Microsoft.NET.Sdk">
+          <PropertyGroup>
+            <TargetFramework>net10.0</TargetFramework>
+            {(name == "Library" ? "" : "<OutputType>Exe</OutputType>")}
+            <Nullable>enable</Nullable>
+            <ImplicitUsings>enable</ImplicitUsings>
+            <RestoreAdditionalProjectSources>{Feed}</RestoreAdditionalProjectSources>
+            <RestorePackagesPath>{Path.Combine(Root, "packages")}</RestorePackagesPath>
+          </PropertyGroup>
+          <ItemGroup>
+            <PackageReference Include="FluxApps" Version="0.1.0" />
+            {extra}
+          </ItemGroup>
+        </Project>
+        """;
+
+    public static string NewConsumer(string name, string program)
+    {
+        string dir = Path.Combine(Root, name);
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, name + ".csproj"),
+            ProjectFile(name, name == "Consumer" ? "<ProjectReference Include=\"../Library/Library.csproj\" />" : ""));
+        File.WriteAllText(Path.Combine(dir, "Program.cs"), program);
+        return dir;
+    }
+
+    public static (int Code, string Output) Dotnet(string workingDirectory, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        psi.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        // The repository's build settings must not leak into the outside projects.
+        psi.Environment.Remove("MSBuildExtensionsPath");
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(8)))
+        {
+            p.Kill(entireProcessTree: true);
+            return (-1, "timed out: dotnet " + string.Join(' ', args) + "\n" + stdout.Result + stderr.Result);
+        }
+        return (p.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    private static string RepoRoot([CallerFilePath] string file = "") => Path.GetFullPath(Path.Combine(Path.GetDirectoryName(file)!, "..", ".."));
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Root, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
