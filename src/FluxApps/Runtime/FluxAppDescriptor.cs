@@ -21,6 +21,8 @@ public delegate ValueTask FluxAppEntryPoint(FluxReader arguments, FluxWriter res
 public sealed class FluxAppDescriptor
 {
     private Guid _buildId;
+    private string? _assemblyName;
+    private string? _assemblyLocation;
 
     /// <summary>Creates the descriptor.</summary>
     /// <param name="id">Stable app id: the method's full name and parameter types.</param>
@@ -89,7 +91,10 @@ public sealed class FluxAppDescriptor
     public string? Name { get; }
 
     /// <summary>Simple name of the assembly that holds the app.</summary>
-    public string AssemblyName => DeclaringType.Assembly.GetName().Name!;
+    public string AssemblyName => _assemblyName ??= DeclaringType.Assembly.GetName().Name!;
+
+    /// <summary>File of the assembly that holds the app (empty in single-file and NativeAOT programs).</summary>
+    public string AssemblyLocation => _assemblyLocation ??= AssemblyPaths.Of(DeclaringType.Assembly);
 
     /// <summary>Identity of the build of the app's assembly (its module version id); payloads of another build are refused.</summary>
     public Guid BuildId

@@ -1,5 +1,5 @@
 using System;
-using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.ComponentModel;
 
 namespace FluxApps.Runtime;
@@ -11,30 +11,37 @@ namespace FluxApps.Runtime;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class FluxAppRegistry
 {
-    private static readonly ConcurrentDictionary<string, (FluxAppDescriptor App, FluxAppEntryPoint Entry)> s_apps = new(StringComparer.Ordinal);
+    // A plain Dictionary of reference types: its code is precompiled in the framework, which
+    // keeps it off the worker's start-up path (a generic over our own value types would be JIT-compiled).
+    private static readonly Dictionary<string, Registration> s_apps = new(StringComparer.Ordinal);
 
     /// <summary>Registers an app and its generated entry point.</summary>
     public static void Register(FluxAppDescriptor app, FluxAppEntryPoint entryPoint)
     {
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(entryPoint);
-        s_apps[app.Id] = (app, entryPoint);
+        lock (s_apps) s_apps[app.Id] = new Registration(app, entryPoint);
     }
 
     /// <summary>Looks up a registered app by id.</summary>
     public static bool TryGet(string appId, out FluxAppDescriptor app, out FluxAppEntryPoint entryPoint)
     {
-        if (s_apps.TryGetValue(appId, out var entry))
-        {
-            app = entry.App;
-            entryPoint = entry.Entry;
-            return true;
-        }
-        app = null!;
-        entryPoint = null!;
-        return false;
+        Registration? registration;
+        lock (s_apps) s_apps.TryGetValue(appId, out registration);
+        app = registration?.App!;
+        entryPoint = registration?.EntryPoint!;
+        return registration is not null;
     }
 
     /// <summary>Number of registered apps.</summary>
-    public static int Count => s_apps.Count;
+    public static int Count
+    {
+        get { lock (s_apps) return s_apps.Count; }
+    }
+
+    private sealed class Registration(FluxAppDescriptor app, FluxAppEntryPoint entryPoint)
+    {
+        public FluxAppDescriptor App { get; } = app;
+        public FluxAppEntryPoint EntryPoint { get; } = entryPoint;
+    }
 }

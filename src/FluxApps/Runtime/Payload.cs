@@ -33,17 +33,21 @@ internal static class Payload
 
     public sealed record ErrorReport(ErrorKind Kind, int Rank, string Type, string Message, string StackTrace);
 
-    public static void WriteArguments(string path, FluxAppDescriptor app, ReadOnlySpan<byte> arguments)
+    public static void WriteArguments(string path, FluxAppDescriptor app, ReadOnlySpan<byte> arguments) =>
+        WriteFile(path, BuildArguments(app, arguments).WrittenSpan);
+
+    /// <summary>The whole arguments payload: header (assembly, build, app id) then the arguments.</summary>
+    public static FluxWriter BuildArguments(FluxAppDescriptor app, ReadOnlySpan<byte> arguments)
     {
         var w = new FluxWriter(arguments.Length + 256);
         w.WriteUInt32(ArgumentsMagic);
         w.WriteByte(FormatVersion);
         w.WriteString(app.AssemblyName);
-        w.WriteString(AssemblyPaths.Of(app.DeclaringType.Assembly));
+        w.WriteString(app.AssemblyLocation);
         w.WriteGuid(app.BuildId);
         w.WriteString(app.Id);
         w.WriteRaw(arguments);
-        WriteFile(path, w.WrittenSpan);
+        return w;
     }
 
     /// <summary>Reads the header of an arguments file; the reader is left at the first argument.</summary>

@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using System.Globalization;
+using BenchmarkDotNet.Running;
+using FluxApps;
+using FluxApps.Benchmarks;
+
+// dotnet run -c Release --project tests/FluxApps.Benchmarks -- <mode> [options]
+//   inprocess            in-process cost of one call (BenchmarkDotNet: ns and bytes allocated)
+//   throughput [N] [P]   N trivial apps on the local backend vs N plain .NET processes, P at a time
+//   startup [K]          worker start vs bare .NET runtime start, K runs each
+//   pending [N]          N calls pending at once: threads, client memory, all complete
+string mode = args.Length > 0 ? args[0] : "help";
+int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
+
+switch (mode)
+{
+    case "inprocess":
+        BenchmarkRunner.Run<CallBenchmarks>(args: args.Skip(1).ToArray());
+        break;
+    case "throughput":
+        await Throughput.RunAsync(apps: Arg(1, 200), parallel: Arg(2, Environment.ProcessorCount));
+        break;
+    case "startup":
+        await Startup.RunAsync(runs: Arg(1, 20));
+        break;
+    case "pending":
+        await Pending.RunAsync(calls: Arg(1, 10_000));
+        break;
+    default:
+        Console.WriteLine("modes: inprocess | throughput [apps] [parallel] | startup [runs] | pending [calls]");
+        break;
+}
+
+/// <summary>The floor program (a plain .NET process that reads and writes a small file), built beside this one.</summary>
+internal static class Floor
+{
+    public static string Dll
+    {
+        get
+        {
+            string here = AppContext.BaseDirectory; // tests/FluxApps.Benchmarks/bin/<cfg>/net10.0/
+            string config = new DirectoryInfo(here).Parent!.Name;
+            string path = Path.GetFullPath(Path.Combine(here, "..", "..", "..", "..", "FluxApps.Benchmarks.Floor", "bin", config, "net10.0", "FluxApps.Benchmarks.Floor.dll"));
+            if (!File.Exists(path)) throw new FileNotFoundException("Build tests/FluxApps.Benchmarks.Floor first", path);
+            return path;
+        }
+    }
+
+    /// <summary>Runs the floor program <paramref name="count"/> times, <paramref name="parallel"/> at a time; returns the wall time.</summary>
+    public static async Task<TimeSpan> RunAsync(int count, int parallel, string directory, bool withFiles = true)
+    {
+        string input = Path.Combine(directory, "floor-in.bin");
+        File.WriteAllBytes(input, new byte[64]);
+        string host = FindDotnet();
+        using var gate = new SemaphoreSlim(parallel);
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                var psi = new ProcessStartInfo(host) { UseShellExecute = false };
+                psi.ArgumentList.Add(Dll);
+                if (withFiles)
+                {
+                    psi.ArgumentList.Add(input);
+                    psi.ArgumentList.Add(Path.Combine(directory, $"floor-out-{i}.bin"));
+                }
+                using var p = Process.Start(psi)!;
+                await p.WaitForExitAsync();
+                if (p.ExitCode != 0) throw new InvalidOperationException("floor process failed");
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+        return clock.Elapsed;
+    }
+
+    public static string FindDotnet() => Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet"
+        ? p
+        : Path.Combine(Path.GetDirectoryName(typeof(object).Assembly.Location)!, "..", "..", "..", "dotnet");
+}
+
+internal static class Throughput
+{
+    public static async Task RunAsync(int apps, int parallel)
+    {
+        string dir = Directory.CreateTempSubdirectory("fluxapps-bench-").FullName;
+        await using var runtime = await FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Local, LocalCores = parallel, WorkingDirectory = dir });
+        var options = new FluxCallOptions { Runtime = runtime };
+        Console.WriteLine($"throughput: {apps} trivial apps, {parallel} at a time, {runtime.BackendDescription}, {Environment.ProcessorCount} CPUs");
+        await Task.WhenAll(Enumerable.Range(0, parallel * 2).Select(i => BenchApps.NopAsync(i, options).AsTask())); // warm-up
+        await Floor.RunAsync(parallel * 2, parallel, dir);
+
+        TimeSpan bestApps = TimeSpan.MaxValue, bestFloor = TimeSpan.MaxValue;
+        for (int round = 1; round <= 3; round++)
+        {
+            var floor = await Floor.RunAsync(apps, parallel, dir);
+            var clock = Stopwatch.StartNew();
+            var results = await Task.WhenAll(Enumerable.Range(0, apps).Select(i => BenchApps.NopAsync(i, options).AsTask()));
+            var elapsed = clock.Elapsed;
+            if (!results.SequenceEqual(Enumerable.Range(0, apps))) throw new InvalidOperationException("wrong results");
+            Console.WriteLine($"  round {round}: apps {elapsed.TotalSeconds:F2} s ({apps / elapsed.TotalSeconds:F0}/s), floor {floor.TotalSeconds:F2} s ({apps / floor.TotalSeconds:F0}/s), ratio {elapsed / floor:F3}");
+            bestApps = elapsed < bestApps ? elapsed : bestApps;
+            bestFloor = floor < bestFloor ? floor : bestFloor;
+        }
+        Console.WriteLine($"RESULT local throughput: {apps} apps in {bestApps.TotalSeconds:F2} s = {apps / bestApps.TotalSeconds:F1} apps/s; " +
+                          $"floor ({apps} plain .NET processes, {parallel} at a time) {bestFloor.TotalSeconds:F2} s; ratio {bestApps / bestFloor:F3}");
+        Directory.Delete(dir, true);
+    }
+}
+
+internal static class Startup
+{
+    public static async Task RunAsync(int runs)
+    {
+        string dir = Directory.CreateTempSubdirectory("fluxapps-bench-").FullName;
+        await using var runtime = await FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Local, WorkingDirectory = dir });
+        await BenchApps.NopAsync(1, new FluxCallOptions { Runtime = runtime, KeepFiles = true });
+        string jobDir = Directory.GetDirectories(runtime.WorkingDirectory).Single();
+        var command = runtime.WorkerCommandLine(jobDir);
+
+        var bare = new List<double>();
+        var worker = new List<double>();
+        for (int i = 0; i < runs + 2; i++)
+        {
+            bare.Add(Time(Floor.FindDotnet(), [Floor.Dll], null));
+            worker.Add(Time(command[0], command.Skip(1), jobDir));
+        }
+        // Drop the first runs (disk cache) and take medians.
+        double bareMs = Median(bare.Skip(2)), workerMs = Median(worker.Skip(2));
+        Console.WriteLine($"RESULT worker start (JIT): worker {workerMs:F1} ms, bare runtime start {bareMs:F1} ms, " +
+                          $"worker adds {workerMs - bareMs:F1} ms (ratio {workerMs / bareMs:F3}), median of {runs}");
+        Directory.Delete(dir, true);
+    }
+
+    private static double Time(string program, IEnumerable<string> arguments, string? jobDir)
+    {
+        var psi = new ProcessStartInfo(program) { UseShellExecute = false };
+        foreach (var a in arguments) psi.ArgumentList.Add(a);
+        if (jobDir is not null) psi.Environment["FLUX_TASK_RANK"] = "0";
+        var clock = Stopwatch.StartNew();
+        using var p = Process.Start(psi)!;
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{program} exited {p.ExitCode}");
+        return clock.Elapsed.TotalMilliseconds;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+}
+
+internal static class Pending
+{
+    public static async Task RunAsync(int calls)
+    {
+        string dir = Directory.CreateTempSubdirectory("fluxapps-bench-").FullName;
+        await using var runtime = await FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Local, WorkingDirectory = dir });
+        var options = new FluxCallOptions { Runtime = runtime };
+        var self = Process.GetCurrentProcess();
+        int threadsBefore = self.Threads.Count;
+        var clock = Stopwatch.StartNew();
+        var futures = Enumerable.Range(0, calls).Select(i => BenchApps.NopAsync(i, options)).ToList();
+        Console.WriteLine($"pending: {calls} calls submitted in {clock.Elapsed.TotalSeconds:F2} s; {runtime.PendingCount} pending");
+        var all = Task.WhenAll(futures.Select(f => f.AsTask()));
+        int maxThreads = 0;
+        while (!all.IsCompleted)
+        {
+            self.Refresh();
+            maxThreads = Math.Max(maxThreads, self.Threads.Count);
+            await Task.WhenAny(all, Task.Delay(1000));
+            Console.Write($"\r  {futures.Count(f => f.IsCompleted)}/{calls} done, {self.Threads.Count} threads, RSS {self.WorkingSet64 / 1048576} MiB   ");
+        }
+        var results = await all;
+        Console.WriteLine();
+        if (!results.SequenceEqual(Enumerable.Range(0, calls))) throw new InvalidOperationException("wrong results");
+        long peakRss = PeakRssKiB();
+        Console.WriteLine($"RESULT pending: {calls} calls all completed in {clock.Elapsed.TotalSeconds:F1} s; " +
+                          $"peak client RSS {peakRss / 1024.0:F1} MiB; threads {threadsBefore} before, at most {maxThreads} while {calls} were pending");
+        Directory.Delete(dir, true);
+    }
+
+    private static long PeakRssKiB() =>
+        long.Parse(File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:")).Split(':')[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+}
