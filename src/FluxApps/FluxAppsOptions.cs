@@ -44,4 +44,37 @@ public sealed class FluxAppsOptions
 
     /// <summary>Flux backend: the URI of the instance to connect to (<c>local://...</c>, <c>ssh://...</c>); default <c>FLUX_URI</c>.</summary>
     public string? FluxUri { get; init; }
+
+    /// <summary>
+    /// Flux backend: where Flux's C library is, as a path to <c>libflux-core.so.2</c> or to a directory
+    /// holding it (a Flux prefix or its <c>lib</c>). Default: <c>FLUXAPPS_FLUX_LIBRARY</c>, then the system
+    /// library path, then <c>../lib</c> next to the <c>flux</c> on PATH. A process loads the library once.
+    /// </summary>
+    public string? FluxLibraryPath { get; init; }
+
+    /// <summary>
+    /// Flux backend, when there is no instance to connect to: the shell command that starts the private
+    /// instance. <c>{flux}</c> is replaced by the <c>flux</c> executable and <c>{program}</c> (required) by the
+    /// initial program FluxApps needs the instance to run. Default <c>{flux} start {program}</c>: one broker
+    /// sized to this machine. Inside another resource manager's allocation, launch one broker per node,
+    /// as Parsl's <c>launch_cmd</c> does: <c>srun -N4 --ntasks-per-node=1 {flux} start {program}</c> (Slurm),
+    /// <c>jsrun -n4 -a1 -c ALL_CPUS -g ALL_GPUS {flux} start {program}</c> (LSF),
+    /// <c>mpiexec -n 4 -ppn 1 {flux} start {program}</c> (PBS). Also <c>FLUXAPPS_FLUX_LAUNCH</c>.
+    /// The instance stops when the runtime is disposed or this process exits.
+    /// </summary>
+    public string? FluxLaunchCommand { get; init; }
+
+    /// <summary>Flux backend: how long a private instance may take to start and report its URI. Default 2 minutes.</summary>
+    public System.TimeSpan? FluxStartTimeout { get; init; }
+
+    /// <summary>
+    /// Flux backend: job shell options for every job (<c>flux run -o NAME=VALUE</c>), e.g.
+    /// <c>["cpu-affinity"] = "per-task"</c>, <c>["gpu-affinity"] = "per-task"</c>, <c>["taskmap"] = "cyclic"</c>,
+    /// <c>["mpi"] = "spectrum"</c>, <c>["pmi"] = "simple,pmix"</c>, <c>["exit-timeout"] = "none"</c>.
+    /// A value that is JSON (a number, <c>true</c>/<c>false</c>, an object, an array) is passed as JSON,
+    /// anything else as a string; a dotted name sets a nested option (<c>output.limit</c>); a null value removes
+    /// an option. FluxApps sets <c>exit-on-error</c> (one failing rank ends the job at once, as on the local
+    /// backend) unless this removes it. <see cref="FluxCallOptions.ShellOptions"/> adds to these per call.
+    /// </summary>
+    public System.Collections.Generic.IReadOnlyDictionary<string, string?>? FluxShellOptions { get; init; }
 }

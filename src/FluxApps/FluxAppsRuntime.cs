@@ -19,6 +19,7 @@ namespace FluxApps;
 public sealed class FluxAppsRuntime : IAsyncDisposable
 {
     private static readonly object s_defaultGate = new();
+    private static readonly object s_defaultStartGate = new();
     private static FluxAppsRuntime? s_default;
     private static bool s_processExitHooked;
 
@@ -62,7 +63,9 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
 
     /// <summary>
     /// The runtime stub calls use when they name none: the first runtime started and not yet
-    /// disposed, or one started now with default options.
+    /// disposed, or one started now with default options. Starting one may connect to Flux or start
+    /// a private Flux instance (see <see cref="FluxBackend.Auto"/>); that blocks the first caller
+    /// until the backend is ready, so prefer <see cref="StartAsync"/> where a caller can await.
     /// </summary>
     public static FluxAppsRuntime Default
     {
@@ -71,41 +74,82 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
             lock (s_defaultGate)
             {
                 if (s_default is { _disposed: 0 }) return s_default;
-                s_default = Create(new FluxAppsOptions());
-                HookProcessExit();
-                return s_default;
+            }
+            // One implicit start at a time; callers that arrive meanwhile wait and share it.
+            lock (s_defaultStartGate)
+            {
+                lock (s_defaultGate)
+                {
+                    if (s_default is { _disposed: 0 }) return s_default;
+                }
+                // On the thread pool, so no synchronization context can deadlock the wait (a
+                // private Flux instance takes a few seconds to start).
+                var started = Task.Run(() => CreateAsync(new FluxAppsOptions(), CancellationToken.None)).GetAwaiter().GetResult();
+                lock (s_defaultGate)
+                {
+                    if (s_default is { _disposed: 0 } winner)
+                    {
+                        // StartAsync got there first: keep its runtime, drop ours.
+                        started.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                        return winner;
+                    }
+                    s_default = started;
+                    HookProcessExit();
+                    return started;
+                }
             }
         }
     }
 
-    /// <summary>Starts a runtime. The first one started becomes <see cref="Default"/> until it is disposed.</summary>
-    public static Task<FluxAppsRuntime> StartAsync(FluxAppsOptions? options = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Starts a runtime: chooses the backend, and for Flux connects to the instance (or starts a
+    /// private one and waits for it). The first one started becomes <see cref="Default"/> until it is disposed.
+    /// </summary>
+    /// <exception cref="FluxConnectionException">The Flux instance cannot be reached or started.</exception>
+    /// <exception cref="FluxLibraryNotFoundException">The Flux backend was chosen and libflux-core.so.2 was not found.</exception>
+    public static async Task<FluxAppsRuntime> StartAsync(FluxAppsOptions? options = null, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var runtime = Create(options ?? new FluxAppsOptions());
+        var runtime = await CreateAsync(options ?? new FluxAppsOptions(), cancellationToken).ConfigureAwait(false);
         lock (s_defaultGate)
         {
             if (s_default is null || s_default._disposed != 0) s_default = runtime;
         }
-        return Task.FromResult(runtime);
+        return runtime;
     }
 
-    private static FluxAppsRuntime Create(FluxAppsOptions options)
+    private static async Task<FluxAppsRuntime> CreateAsync(FluxAppsOptions options, CancellationToken cancellationToken)
     {
-        FluxBackend backend = ChooseBackend(options.Backend);
-        string dir = CreateWorkingDirectory(options.WorkingDirectory);
-        return backend switch
+        FluxBackend backend = ChooseBackend(options);
+        if (backend == FluxBackend.Local)
         {
-            FluxBackend.Local => new FluxAppsRuntime(options, backend, dir, rt => new LocalBackend(rt)),
-            _ => throw new NotSupportedException(
-                "The Flux backend is not available in this version of FluxApps; use FluxBackend.Local (or FLUXAPPS_BACKEND=local)."),
-        };
+            string dir = CreateWorkingDirectory(options.WorkingDirectory);
+            return new FluxAppsRuntime(options, backend, dir, rt => new LocalBackend(rt));
+        }
+        if (backend != FluxBackend.Flux) throw new ArgumentException($"Backend = {backend} is not a backend: use Auto, Flux or Local.");
+        // Check the shell options now, so a typo fails at start rather than on every call.
+        Backends.Flux.ShellOptions.Merge(options.FluxShellOptions);
+        var session = await Backends.Flux.FluxSession.OpenAsync(options, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            string dir = CreateWorkingDirectory(options.WorkingDirectory);
+            return new FluxAppsRuntime(options, backend, dir, rt => new Backends.Flux.FluxJobBackend(rt, session));
+        }
+        catch
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
-    /// <summary>Resolves <see cref="FluxBackend.Auto"/>: <c>FLUXAPPS_BACKEND</c>, then <c>FLUX_URI</c>, then <c>flux</c> on PATH, else local.</summary>
-    internal static FluxBackend ChooseBackend(FluxBackend requested)
+    /// <summary>
+    /// Resolves <see cref="FluxBackend.Auto"/>: <c>FLUXAPPS_BACKEND</c>, then an instance to connect
+    /// to (<see cref="FluxAppsOptions.FluxUri"/> or <c>FLUX_URI</c>), then <c>flux</c> on PATH (a private
+    /// instance), else local.
+    /// </summary>
+    internal static FluxBackend ChooseBackend(FluxAppsOptions options)
     {
-        if (requested != FluxBackend.Auto) return requested;
+        if (options.Backend != FluxBackend.Auto) return options.Backend;
         string? env = Environment.GetEnvironmentVariable("FLUXAPPS_BACKEND");
         if (!string.IsNullOrWhiteSpace(env))
         {
@@ -116,7 +160,8 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
                 _ => throw new ArgumentException($"FLUXAPPS_BACKEND = \"{env}\" is not a backend: use \"flux\" or \"local\"."),
             };
         }
-        // The Flux backend is chosen automatically only once it is available in this build.
+        if (Backends.Flux.FluxSession.ConfiguredUri(options) is not null) return FluxBackend.Flux;
+        if (Backends.Flux.FluxLibrary.FindFluxOnPath() is not null) return FluxBackend.Flux;
         return FluxBackend.Local;
     }
 
@@ -167,7 +212,10 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
             return;
         }
         string jobDir = Path.Combine(WorkingDirectory, "c" + Interlocked.Increment(ref _nextDirectory).ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var request = new JobRequest(future, resources, jobDir, options?.Environment, options?.WorkingDirectory ?? Environment.CurrentDirectory);
+        var request = new JobRequest(future, resources, jobDir, options?.Environment, options?.WorkingDirectory ?? Environment.CurrentDirectory)
+        {
+            ShellOptions = options?.ShellOptions,
+        };
         bool keep = options?.KeepFiles ?? Options.KeepJobFiles;
         request.Completed = (job, outcome) => Complete(job, outcome, keep);
         _pending[future] = request;

@@ -50,4 +50,10 @@ public sealed class FluxCallOptions
 
     /// <summary>Keep the call's payload and output files after it completes (default: the runtime's setting).</summary>
     public bool? KeepFiles { get; init; }
+
+    /// <summary>
+    /// Flux backend: job shell options for this call, on top of <see cref="FluxAppsOptions.FluxShellOptions"/>
+    /// (same form: <c>["cpu-affinity"] = "per-task"</c>; a null value removes an option). Ignored by the local backend.
+    /// </summary>
+    public IReadOnlyDictionary<string, string?>? ShellOptions { get; init; }
 }

@@ -77,10 +77,10 @@ public sealed class FailureTests(LocalRuntimeFixture fixture) : IClassFixture<Lo
     [Fact]
     public void InvalidTimeLimitUrgencyAndExclusiveOverridesAreRejected()
     {
-        Assert.Contains("TimeLimit = \"soon\"", Rejects(() => Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, TimeLimit = "soon" })).Message);
-        Assert.Contains("Urgency = 32", Rejects(() => Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, Urgency = 32 })).Message);
-        Assert.Contains("Exclusive", Rejects(() => Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, Exclusive = true })).Message);
-        Assert.Contains("Nodes = 3 exceeds MpiRanks = 2", Rejects(() => Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, Nodes = 3, MpiRanks = 2 })).Message);
+        Assert.Contains("TimeLimit = \"soon\"", Rejects(() => Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, TimeLimit = AtRunTime("soon") })).Message);
+        Assert.Contains("Urgency = 32", Rejects(() => Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, Urgency = AtRunTime(32) })).Message);
+        Assert.Contains("Exclusive", Rejects(() => Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, Exclusive = AtRunTime(true) })).Message);
+        Assert.Contains("Nodes = 3 exceeds MpiRanks = 2", Rejects(() => Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, Nodes = AtRunTime(3), MpiRanks = 2 })).Message);
     }
 
     [Fact]
@@ -180,6 +180,9 @@ public sealed class FailureTests(LocalRuntimeFixture fixture) : IClassFixture<Lo
             Directory.Delete(dir, true);
         }
     }
+
+    /// <summary>A value the compiler cannot see (a constant bad value is already compile error FLUX003 and friends).</summary>
+    private static T AtRunTime<T>(T value) => value;
 
     /// <summary>The stub must throw synchronously, before anything is submitted.</summary>
     private static ArgumentException Rejects(Func<FluxFuture> call) => Assert.Throws<ArgumentException>(() => { call(); });

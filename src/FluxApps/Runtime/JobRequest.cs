@@ -74,6 +74,9 @@ internal sealed class JobRequest
     public IReadOnlyDictionary<string, string?>? Environment { get; }
     public string WorkingDirectory { get; }
 
+    /// <summary>Per-call job shell options (Flux backend), on top of the runtime's.</summary>
+    public IReadOnlyDictionary<string, string?>? ShellOptions { get; init; }
+
     /// <summary>Set by the runtime: called once when the backend has the job's outcome.</summary>
     public Action<JobRequest, JobOutcome>? Completed { get; set; }
 

@@ -1,0 +1,534 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.IO;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+using FluxApps.Runtime;
+
+
+namespace FluxApps.Backends.Flux;
+
+/// <summary>
+/// The Flux backend: each call is a Flux job submitted through libflux-core. One reactor thread
+/// (<see cref="FluxConnection"/>) owns the handle and serves every job: it submits jobspecs, watches
+/// each job's eventlog, reports events and states to the future as they happen, and completes the
+/// job from its eventlog (finish status, exception events). Cancelling raises Flux's cancel
+/// exception on the job. When the connection breaks, every pending job fails within moments and
+/// later submissions fail at once.
+/// </summary>
+internal sealed class FluxJobBackend : IJobBackend
+{
+    private const string CancelReason = "canceled by FluxApps";
+
+    private readonly FluxAppsRuntime _runtime;
+    private readonly FluxSession _session;
+    private readonly ConcurrentDictionary<JobRequest, FluxJob> _jobs = new();
+    private readonly ConditionalWeakTable<JobRequest, JobRequest> _cancelledBeforeSubmit = new();
+    // Reactor thread only:
+    private readonly HashSet<FluxJob> _live = new();
+    private int _outstandingCancels;
+    private TaskCompletionSource? _drained;
+    private int _disposed;
+
+    public FluxJobBackend(FluxAppsRuntime runtime, FluxSession session)
+    {
+        _runtime = runtime;
+        _session = session;
+        session.Connection.Closing = OnClosing;
+        if (session.Instance is { } instance)
+        {
+            _ = instance.Exited.ContinueWith(t =>
+                    session.Connection.Fail($"the private Flux instance ({instance.Command}) exited with code {t.Result}"),
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    public string Description => _session.Description;
+
+    /// <summary>The connection (for tests and diagnostics).</summary>
+    internal FluxConnection Connection => _session.Connection;
+
+    /// <summary>The private instance this backend started, or null when it connected to an existing one.</summary>
+    internal FluxInstance? Instance => _session.Instance;
+
+    /// <summary>The jobspec a call becomes (public to the tests, which validate it against RFC 25's schema).</summary>
+    internal string BuildJobspec(JobRequest job)
+    {
+        var shell = ShellOptions.ForJob(job.Resources.MpiRanks, _runtime.Options.FluxShellOptions, job.ShellOptions);
+        var env = Jobspec.ComposeEnvironment(Environment.GetEnvironmentVariables(), job.Environment, job.JobDirectory);
+        return Jobspec.Build(new JobspecInput(job.Resources, _runtime.Worker.For(job.JobDirectory), env, job.WorkingDirectory)
+        {
+            StdoutPath = Path.Combine(job.JobDirectory, Payload.StdoutFile),
+            StderrPath = Path.Combine(job.JobDirectory, Payload.StderrFile),
+            ShellOptions = shell,
+        });
+    }
+
+    public void Submit(JobRequest job)
+    {
+        var fj = new FluxJob(this, job);
+        string? failure = _session.Connection.Failure;
+        if (failure is not null)
+        {
+            Complete(fj, BackendFailure(fj, failure));
+            return;
+        }
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            Complete(fj, new JobOutcome.Cancelled());
+            return;
+        }
+        string jobspec;
+        try
+        {
+            jobspec = BuildJobspec(job);
+        }
+        catch (ArgumentException ex)
+        {
+            Complete(fj, new JobOutcome.Failed(new FluxJobException(
+                $"{job.App.DisplayName}: its Flux jobspec could not be built: {ex.Message}", FluxJobFailureKind.Rejected, job.App.DisplayName, null, inner: ex)));
+            return;
+        }
+        _jobs[job] = fj;
+        if (_cancelledBeforeSubmit.TryGetValue(job, out _)) fj.CancelRequested = true;
+        if (!_session.Connection.Post(() => SubmitOnReactor(fj, jobspec), reason => Complete(fj, BackendFailure(fj, reason))))
+        {
+            string? why = _session.Connection.Failure;
+            Complete(fj, why is not null ? BackendFailure(fj, why) : new JobOutcome.Cancelled());
+        }
+    }
+
+    public void Cancel(JobRequest job)
+    {
+        if (!_jobs.TryGetValue(job, out var fj))
+        {
+            // Not submitted yet (the token fired between the runtime's checks and Submit): Submit drops it.
+            _cancelledBeforeSubmit.AddOrUpdate(job, job);
+            if (!_jobs.TryGetValue(job, out fj)) return;
+        }
+        if (fj.IsCompleted) return;
+        fj.CancelRequested = true;
+        if (!_session.Connection.Post(() => CancelOnReactor(fj)))
+        {
+            // Closed: the job is failed (broken connection) or cancelled (disposal) by OnClosing.
+        }
+    }
+
+    // ---- reactor thread ----
+
+    private unsafe void SubmitOnReactor(FluxJob fj, string jobspec)
+    {
+        if (fj.IsCompleted) return;
+        if (fj.CancelRequested)
+        {
+            Complete(fj, new JobOutcome.Cancelled()); // never reached Flux
+            return;
+        }
+        var job = fj.Request;
+        nint h = _session.Connection.Handle;
+        nint f = FluxNative.flux_job_submit(h, jobspec, job.Resources.Urgency, 0);
+        if (f == 0)
+        {
+            _session.Connection.Fail($"submitting to the Flux instance at {_session.Connection.Uri} failed: {Errno.Describe(Errno.Last())}");
+            return;
+        }
+        fj.SubmitFuture = f;
+        Pin(fj);
+        if (FluxNative.flux_future_then(f, -1, &OnSubmitted, fj.HandlePtr) < 0)
+        {
+            int errno = Errno.Last();
+            DestroySubmit(fj);
+            Complete(fj, BackendFailure(fj, "flux_future_then failed: " + Errno.Describe(errno)));
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    private static void OnSubmitted(nint f, nint arg)
+    {
+        try
+        {
+            if (GCHandle.FromIntPtr(arg).Target is FluxJob fj) fj.Backend.HandleSubmitted(fj, f);
+        }
+        catch (Exception ex)
+        {
+            Console.Error.WriteLine("FluxApps: unexpected error handling a submit response: " + ex);
+        }
+    }
+
+    private unsafe void HandleSubmitted(FluxJob fj, nint f)
+    {
+        var job = fj.Request;
+        ulong id;
+        int rc = FluxNative.flux_job_submit_get_id(f, &id);
+        if (rc < 0)
+        {
+            string why = FluxNative.ErrorText(f, Errno.Last());
+            DestroySubmit(fj);
+            Complete(fj, new JobOutcome.Failed(new FluxJobException(
+                $"{job.App.DisplayName}: Flux refused the job: {why}", FluxJobFailureKind.Rejected, job.App.DisplayName, null,
+                fluxException: "submit: " + why)));
+            CheckDrained();
+            return;
+        }
+        DestroySubmit(fj);
+        fj.Id = id;
+        job.Id = new FluxJobId(id);
+        job.Future.SetJobId(job.Id);
+        nint watch = FluxNative.flux_job_event_watch(_session.Connection.Handle, id, "eventlog", 0);
+        if (watch == 0)
+        {
+            _session.Connection.Fail($"watching job {job.Id} at {_session.Connection.Uri} failed: {Errno.Describe(Errno.Last())}");
+            return;
+        }
+        fj.WatchFuture = watch;
+        Pin(fj);
+        if (FluxNative.flux_future_then(watch, -1, &OnEvent, fj.HandlePtr) < 0)
+        {
+            int errno = Errno.Last();
+            DestroyWatch(fj);
+            Complete(fj, BackendFailure(fj, "flux_future_then failed: " + Errno.Describe(errno)));
+        }
+        if (fj.CancelRequested) SendCancel(fj);
+        CheckDrained();
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    private static void OnEvent(nint f, nint arg)
+    {
+        try
+        {
+            if (GCHandle.FromIntPtr(arg).Target is FluxJob fj) fj.Backend.HandleEvent(fj, f);
+        }
+        catch (Exception ex)
+        {
+            Console.Error.WriteLine("FluxApps: unexpected error handling a job event: " + ex);
+        }
+    }
+
+    private unsafe void HandleEvent(FluxJob fj, nint f)
+    {
+        var job = fj.Request;
+        nint text;
+        if (FluxNative.flux_job_event_watch_get(f, &text) < 0)
+        {
+            int errno = Errno.Last();
+            string why = FluxNative.ErrorText(f, errno);
+            DestroyWatch(fj);
+            if (fj.IsCompleted) return;
+            if (errno == FluxNative.ENODATA) Finish(fj); // the eventlog ended (after clean)
+            else Complete(fj, BackendFailure(fj, $"watching the eventlog of job {job.Id} failed: {why}"));
+            return;
+        }
+        string json = Marshal.PtrToStringUTF8(text) ?? "";
+        FluxNative.flux_future_reset(f);
+        EventlogEntry entry;
+        try
+        {
+            entry = EventlogEntry.Parse(json);
+        }
+        catch (FormatException ex)
+        {
+            Console.Error.WriteLine($"FluxApps: job {job.Id}: skipping an eventlog entry: {ex.Message}");
+            return;
+        }
+        if (fj.Tracker.Apply(entry)) job.Future.SetState(fj.Tracker.State);
+        try
+        {
+            job.Future.AddEvent(entry.Name, entry.ContextText);
+        }
+        catch (Exception ex)
+        {
+            // A JobEvent handler threw: report it, and keep serving this job and the others.
+            Console.Error.WriteLine($"FluxApps: a JobEvent handler of job {job.Id} threw: {ex}");
+        }
+        if (fj.IsCompleted) return;
+        if (fj.Tracker.IsCancelled) Complete(fj, new JobOutcome.Cancelled()); // the rest of the eventlog still arrives
+        else if (fj.Tracker.Cleaned) Finish(fj);
+    }
+
+    private void CancelOnReactor(FluxJob fj)
+    {
+        if (fj.IsCompleted || fj.CancelSent) return;
+        if (fj.Id == 0)
+        {
+            // Not yet submitted: SubmitOnReactor drops it. Being submitted: HandleSubmitted cancels it.
+            return;
+        }
+        SendCancel(fj);
+    }
+
+    private unsafe void SendCancel(FluxJob fj)
+    {
+        if (fj.CancelSent || fj.Id == 0) return;
+        fj.CancelSent = true;
+        nint f = FluxNative.flux_job_cancel(_session.Connection.Handle, fj.Id, CancelReason);
+        if (f == 0)
+        {
+            _session.Connection.Fail($"cancelling job {fj.Request.Id} at {_session.Connection.Uri} failed: {Errno.Describe(Errno.Last())}");
+            return;
+        }
+        fj.CancelFuture = f;
+        Pin(fj);
+        _outstandingCancels++;
+        if (FluxNative.flux_future_then(f, -1, &OnCancelled, fj.HandlePtr) < 0)
+        {
+            DestroyCancel(fj);
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    private static void OnCancelled(nint f, nint arg)
+    {
+        try
+        {
+            if (GCHandle.FromIntPtr(arg).Target is FluxJob fj) fj.Backend.HandleCancelled(fj, f);
+        }
+        catch (Exception ex)
+        {
+            Console.Error.WriteLine("FluxApps: unexpected error handling a cancel response: " + ex);
+        }
+    }
+
+    private unsafe void HandleCancelled(FluxJob fj, nint f)
+    {
+        // An error here means the job had already ended (its eventlog says how); nothing to do.
+        FluxNative.flux_future_get(f, null);
+        DestroyCancel(fj);
+    }
+
+    private void DestroySubmit(FluxJob fj)
+    {
+        if (fj.SubmitFuture == 0) return;
+        FluxNative.flux_future_destroy(fj.SubmitFuture);
+        fj.SubmitFuture = 0;
+        Unpin(fj);
+    }
+
+    private void DestroyWatch(FluxJob fj)
+    {
+        if (fj.WatchFuture == 0) return;
+        FluxNative.flux_future_destroy(fj.WatchFuture);
+        fj.WatchFuture = 0;
+        Unpin(fj);
+    }
+
+    private void DestroyCancel(FluxJob fj)
+    {
+        if (fj.CancelFuture == 0) return;
+        FluxNative.flux_future_destroy(fj.CancelFuture);
+        fj.CancelFuture = 0;
+        _outstandingCancels--;
+        Unpin(fj);
+        CheckDrained();
+    }
+
+    /// <summary>Keeps the job reachable from native callbacks while it has a future.</summary>
+    private void Pin(FluxJob fj)
+    {
+        if (fj.Pins++ == 0)
+        {
+            fj.Handle = GCHandle.Alloc(fj);
+            _live.Add(fj);
+        }
+    }
+
+    private void Unpin(FluxJob fj)
+    {
+        if (--fj.Pins == 0)
+        {
+            fj.Handle.Free();
+            _live.Remove(fj);
+        }
+    }
+
+    /// <summary>Completes a job whose eventlog reached its end.</summary>
+    private void Finish(FluxJob fj)
+    {
+        var job = fj.Request;
+        var d = fj.Tracker.Decide(job.Resources.MpiRanks);
+        string app = job.App.DisplayName;
+        JobOutcome outcome = d.Kind switch
+        {
+            JobOutcomeKind.Cancelled => new JobOutcome.Cancelled(),
+            JobOutcomeKind.Finished => new JobOutcome.Finished(d.ExitCode, d.Signal, d.FailedRank),
+            _ => new JobOutcome.Failed(d.FailureKind switch
+            {
+                FluxJobFailureKind.Rejected => new FluxJobException(
+                    $"{app} (job {job.Id}) can never run here: {d.FluxException}.", FluxJobFailureKind.Rejected, app, job.Id,
+                    fluxException: d.FluxException, stderrTail: FluxAppsRuntime.StderrTail(job.JobDirectory)),
+                FluxJobFailureKind.TimeLimit => new FluxJobException(
+                    $"{app} (job {job.Id}) exceeded its time limit of {job.Resources.TimeLimit} and was killed ({d.FluxException}).",
+                    FluxJobFailureKind.TimeLimit, app, job.Id, fluxException: d.FluxException, stderrTail: FluxAppsRuntime.StderrTail(job.JobDirectory)),
+                FluxJobFailureKind.NodeFailure => new FluxJobException(
+                    $"{app} (job {job.Id}) lost a node it ran on: {d.FluxException}.", FluxJobFailureKind.NodeFailure, app, job.Id,
+                    fluxException: d.FluxException, stderrTail: FluxAppsRuntime.StderrTail(job.JobDirectory)),
+                var kind => new FluxJobException(
+                    $"{app} (job {job.Id}) failed in Flux: {d.FluxException}.", kind, app, job.Id,
+                    fluxException: d.FluxException, stderrTail: FluxAppsRuntime.StderrTail(job.JobDirectory)),
+            }),
+        };
+        Complete(fj, outcome);
+    }
+
+    private JobOutcome.Failed BackendFailure(FluxJob fj, string reason)
+    {
+        var job = fj.Request;
+        string id = fj.Id != 0 ? $" (job {job.Id})" : "";
+        return new JobOutcome.Failed(new FluxJobException(
+            $"{job.App.DisplayName}{id}: {reason}.", FluxJobFailureKind.BackendFailure, job.App.DisplayName, fj.Id != 0 ? job.Id : null,
+            fluxException: reason));
+    }
+
+    /// <summary>Reports the outcome, exactly once per job.</summary>
+    private void Complete(FluxJob fj, JobOutcome outcome)
+    {
+        if (Interlocked.Exchange(ref fj.CompletedFlag, 1) != 0) return;
+        _jobs.TryRemove(fj.Request, out _);
+        try
+        {
+            fj.Request.Completed?.Invoke(fj.Request, outcome);
+        }
+        catch (Exception ex)
+        {
+            Console.Error.WriteLine("FluxApps: error completing a call: " + ex);
+        }
+    }
+
+    private void CheckDrained()
+    {
+        if (_drained is null || _outstandingCancels > 0) return;
+        foreach (var fj in _live)
+            if (fj.SubmitFuture != 0) return; // its id is still coming; HandleSubmitted cancels it
+        _drained.TrySetResult();
+    }
+
+    /// <summary>On the reactor thread, after the reactor stopped: destroy every future, settle every job.</summary>
+    private void OnClosing(string? failure)
+    {
+        foreach (var fj in new List<FluxJob>(_live))
+        {
+            if (fj.SubmitFuture != 0) { FluxNative.flux_future_destroy(fj.SubmitFuture); fj.SubmitFuture = 0; }
+            if (fj.WatchFuture != 0) { FluxNative.flux_future_destroy(fj.WatchFuture); fj.WatchFuture = 0; }
+            if (fj.CancelFuture != 0) { FluxNative.flux_future_destroy(fj.CancelFuture); fj.CancelFuture = 0; }
+            fj.Pins = 0;
+            if (fj.Handle.IsAllocated) fj.Handle.Free();
+        }
+        _live.Clear();
+        _outstandingCancels = 0;
+        _drained?.TrySetResult();
+        foreach (var fj in _jobs.Values)
+            Complete(fj, failure is not null ? BackendFailure(fj, failure) : new JobOutcome.Cancelled());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        // Cancel what is still pending, and wait (a little) for Flux to take the cancels, so an
+        // instance that outlives this runtime does not keep running its jobs.
+        foreach (var fj in _jobs.Values) Cancel(fj.Request);
+        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (_session.Connection.Post(() => { _drained = drained; CheckDrained(); }, _ => drained.TrySetResult()))
+        {
+            try { await drained.Task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); }
+            catch (TimeoutException) { }
+        }
+        await _session.DisposeAsync().ConfigureAwait(false);
+        // Anything still unsettled (a closed connection settles all) completes as cancelled.
+        foreach (var fj in _jobs.Values) Complete(fj, new JobOutcome.Cancelled());
+    }
+
+    /// <summary>One job, as the backend tracks it. Fields marked reactor are touched only on the reactor thread.</summary>
+    private sealed class FluxJob
+    {
+        public FluxJob(FluxJobBackend backend, JobRequest request)
+        {
+            Backend = backend;
+            Request = request;
+        }
+
+        public FluxJobBackend Backend { get; }
+        public JobRequest Request { get; }
+        public readonly JobEventTracker Tracker = new(); // reactor
+        public ulong Id;                                  // reactor (0 until Flux assigns one)
+        public nint SubmitFuture;                         // reactor
+        public nint WatchFuture;                          // reactor
+        public nint CancelFuture;                         // reactor
+        public int Pins;                                  // reactor
+        public GCHandle Handle;                           // reactor
+        public bool CancelSent;                           // reactor
+        public volatile bool CancelRequested;
+        public int CompletedFlag;
+
+        public bool IsCompleted => Volatile.Read(ref CompletedFlag) != 0;
+
+        public nint HandlePtr => GCHandle.ToIntPtr(Handle);
+    }
+}
+
+/// <summary>A connection to a Flux instance, and the private instance behind it when this process started one.</summary>
+internal sealed class FluxSession : IAsyncDisposable
+{
+    private FluxSession(FluxConnection connection, FluxInstance? instance, string libraryPath)
+    {
+        Connection = connection;
+        Instance = instance;
+        LibraryPath = libraryPath;
+    }
+
+    public FluxConnection Connection { get; }
+
+    public FluxInstance? Instance { get; }
+
+    public string LibraryPath { get; }
+
+    public string Description =>
+        $"flux: {Connection.Uri} ({(Instance is null ? "" : "private instance, ")}{Connection.Size ?? "?"} broker(s), flux-core {Connection.Version ?? "?"})";
+
+    /// <summary>The URI to connect to: the option, else <c>FLUX_URI</c>; null means start a private instance.</summary>
+    public static string? ConfiguredUri(FluxAppsOptions options)
+    {
+        if (!string.IsNullOrWhiteSpace(options.FluxUri)) return options.FluxUri.Trim();
+        string? env = Environment.GetEnvironmentVariable("FLUX_URI");
+        return string.IsNullOrWhiteSpace(env) ? null : env.Trim();
+    }
+
+    /// <summary>
+    /// Loads libflux-core, then connects to the configured instance, or starts a private one with
+    /// the <c>flux</c> on PATH and connects to that.
+    /// </summary>
+    public static async Task<FluxSession> OpenAsync(FluxAppsOptions options, CancellationToken cancellationToken)
+    {
+        string library = FluxLibrary.Load(options.FluxLibraryPath);
+        string? uri = ConfiguredUri(options);
+        FluxInstance? instance = null;
+        if (uri is null)
+        {
+            string flux = FluxLibrary.FindFluxOnPath() ?? throw new FluxConnectionException(
+                "The Flux backend has no instance to use: FluxAppsOptions.FluxUri and FLUX_URI are not set, and there is no flux on PATH to start a private instance with. "
+                + "Run inside a Flux instance, name one with FluxUri, put flux on PATH, or use FluxBackend.Local (FLUXAPPS_BACKEND=local).");
+            string? template = options.FluxLaunchCommand ?? Environment.GetEnvironmentVariable("FLUXAPPS_FLUX_LAUNCH");
+            instance = await FluxInstance.StartAsync(flux, template, options.FluxStartTimeout ?? TimeSpan.FromMinutes(2), cancellationToken).ConfigureAwait(false);
+            uri = instance.Uri;
+        }
+        try
+        {
+            var connection = await FluxConnection.OpenAsync(uri, cancellationToken).ConfigureAwait(false);
+            return new FluxSession(connection, instance, library);
+        }
+        catch
+        {
+            if (instance is not null) await instance.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Closes the connection, then stops the private instance (if any).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await Connection.CloseAsync().ConfigureAwait(false);
+        if (Instance is not null) await Instance.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,324 @@
+using System;
+using System.Buffers;
+using System.Collections;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using FluxApps.Runtime;
+
+namespace FluxApps.Backends.Flux;
+
+/// <summary>Everything one jobspec is built from.</summary>
+internal sealed class JobspecInput
+{
+    public JobspecInput(JobResources resources, IReadOnlyList<string> command, IReadOnlyDictionary<string, string> environment, string workingDirectory)
+    {
+        Resources = resources;
+        Command = command;
+        Environment = environment;
+        WorkingDirectory = workingDirectory;
+    }
+
+    public JobResources Resources { get; }
+
+    /// <summary>The task's command line (argv).</summary>
+    public IReadOnlyList<string> Command { get; }
+
+    /// <summary>The job's whole environment (Flux gives a job exactly this; no PATH if absent).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; }
+
+    public string WorkingDirectory { get; }
+
+    /// <summary>File for the tasks' stdout (all tasks, one file), or null for Flux's default (the KVS).</summary>
+    public string? StdoutPath { get; init; }
+
+    /// <summary>File for the tasks' stderr, or null for Flux's default.</summary>
+    public string? StderrPath { get; init; }
+
+    /// <summary>Job shell options (<c>attributes.system.shell.options</c>), already merged.</summary>
+    public ShellOptions ShellOptions { get; init; } = ShellOptions.Empty;
+}
+
+/// <summary>
+/// Builds RFC 25 (jobspec V1) JSON the way <c>flux submit</c> does: <c>MpiRanks</c> tasks, one per
+/// slot of <c>Cpus</c> cores (and <c>Gpus</c> GPUs); with <c>Nodes</c>, the slots spread over that
+/// many nodes (whole nodes with <c>Exclusive</c>); duration from the time limit (0 = none); queue,
+/// job name, cwd, environment, stdout/stderr files and shell options in <c>attributes.system</c>.
+/// Urgency is not part of a jobspec: it goes with the submit request.
+/// </summary>
+internal static class Jobspec
+{
+    public const string TaskSlotLabel = "task";
+
+    /// <summary>The jobspec as compact JSON.</summary>
+    public static string Build(JobspecInput input)
+    {
+        var r = input.Resources;
+        if (input.Command.Count == 0) throw new ArgumentException("A jobspec needs a command.", nameof(input));
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false, SkipValidation = false }))
+        {
+            w.WriteStartObject();
+
+            w.WriteStartArray("resources");
+            int slots = r.Nodes > 0 ? (r.MpiRanks + r.Nodes - 1) / r.Nodes : r.MpiRanks; // per node when Nodes is set
+            if (r.Nodes > 0)
+            {
+                w.WriteStartObject();
+                w.WriteString("type", "node");
+                w.WriteNumber("count", r.Nodes);
+                // RFC 25's prose allows exclusive on the node vertex, and that is where Flux's
+                // schedulers read it (its bundled schema file lists it under slot only: see the tests).
+                if (r.Exclusive) w.WriteBoolean("exclusive", true);
+                w.WriteStartArray("with");
+                WriteSlot(w, slots, r);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            else
+            {
+                WriteSlot(w, slots, r);
+            }
+            w.WriteEndArray();
+
+            w.WriteStartArray("tasks");
+            w.WriteStartObject();
+            w.WriteStartArray("command");
+            foreach (string arg in input.Command) w.WriteStringValue(arg);
+            w.WriteEndArray();
+            w.WriteString("slot", TaskSlotLabel);
+            w.WriteStartObject("count");
+            if (r.Nodes > 0 && r.MpiRanks % r.Nodes != 0) w.WriteNumber("total", r.MpiRanks); // uneven: some slots stay empty
+            else w.WriteNumber("per_slot", 1);
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndArray();
+
+            w.WriteStartObject("attributes");
+            w.WriteStartObject("system");
+            w.WriteNumber("duration", DurationSeconds(r));
+            if (r.Queue is not null) w.WriteString("queue", r.Queue);
+            w.WriteString("cwd", input.WorkingDirectory);
+            w.WriteStartObject("environment");
+            foreach (var (key, value) in input.Environment) w.WriteString(key, value);
+            w.WriteEndObject();
+            w.WriteStartObject("job");
+            w.WriteString("name", r.Name);
+            w.WriteEndObject();
+            var shell = input.ShellOptions;
+            if (input.StdoutPath is not null) shell = shell.With("output.stdout.type", "file").With("output.stdout.path", ShellOptions.Quote(input.StdoutPath));
+            if (input.StderrPath is not null) shell = shell.With("output.stderr.type", "file").With("output.stderr.path", ShellOptions.Quote(input.StderrPath));
+            if (!shell.IsEmpty)
+            {
+                w.WriteStartObject("shell");
+                w.WritePropertyName("options");
+                shell.WriteTo(w);
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+            w.WriteEndObject();
+
+            w.WriteNumber("version", 1);
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static void WriteSlot(Utf8JsonWriter w, int count, JobResources r)
+    {
+        w.WriteStartObject();
+        w.WriteString("type", "slot");
+        w.WriteNumber("count", count);
+        w.WriteString("label", TaskSlotLabel);
+        w.WriteStartArray("with");
+        w.WriteStartObject();
+        w.WriteString("type", "core");
+        w.WriteNumber("count", r.Cpus);
+        w.WriteEndObject();
+        if (r.Gpus > 0)
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "gpu");
+            w.WriteNumber("count", r.Gpus);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary>Seconds for <c>attributes.system.duration</c>: the time limit, or 0 (unlimited).</summary>
+    public static double DurationSeconds(JobResources r) =>
+        r.TimeLimitSeconds > 0 && !double.IsInfinity(r.TimeLimitSeconds) && !double.IsNaN(r.TimeLimitSeconds) ? r.TimeLimitSeconds : 0;
+
+    /// <summary>
+    /// The job's environment: the caller's (as Flux's CLI passes it), then the call's overrides
+    /// (null removes a variable), then <c>FLUXAPPS_JOB_DIR</c> (a NativeAOT worker finds its job with it).
+    /// Sorted by name so the jobspec is deterministic.
+    /// </summary>
+    public static SortedDictionary<string, string> ComposeEnvironment(IDictionary callerEnvironment,
+        IReadOnlyDictionary<string, string?>? overrides, string jobDirectory)
+    {
+        var env = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (DictionaryEntry e in callerEnvironment)
+        {
+            if (e.Key is string key && e.Value is string value && key.Length > 0) env[key] = value;
+        }
+        if (overrides is not null)
+        {
+            foreach (var (key, value) in overrides)
+            {
+                if (string.IsNullOrEmpty(key) || key.Contains('='))
+                    throw new ArgumentException($"Environment variable name \"{key}\" is not valid.");
+                if (value is null) env.Remove(key);
+                else env[key] = value;
+            }
+        }
+        env[WorkerCommand.JobDirectoryVariable] = jobDirectory;
+        return env;
+    }
+}
+
+/// <summary>
+/// Job shell options (<c>flux run -o NAME=VALUE</c>), as a tree: a dotted name sets a nested
+/// option (<c>output.limit</c>). Values are given as text, read as the CLI reads <c>-o</c> values:
+/// JSON (a number, <c>true</c>/<c>false</c>, an object, an array, a quoted string) stays JSON,
+/// anything else is a string; <c>taskmap</c> also takes the CLI's <c>SCHEME[:VALUE]</c> form.
+/// </summary>
+internal sealed class ShellOptions
+{
+    public static readonly ShellOptions Empty = new(Array.Empty<KeyValuePair<string, string>>());
+
+    /// <summary>Options FluxApps sets unless told otherwise: fail the job as soon as one rank fails, as the local backend does.</summary>
+    public static readonly IReadOnlyDictionary<string, string?> Defaults = new Dictionary<string, string?>
+    {
+        ["exit-on-error"] = "1",
+    };
+
+    private readonly KeyValuePair<string, string>[] _entries; // dotted name -> value text, in order
+
+    private ShellOptions(KeyValuePair<string, string>[] entries) => _entries = entries;
+
+    public bool IsEmpty => _entries.Length == 0;
+
+    /// <summary>The options by dotted name, in the order they were set.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Entries => _entries;
+
+    /// <summary>
+    /// Merges layers, later ones winning; a null value removes the option (and everything under it).
+    /// Throws <see cref="ArgumentException"/> for a malformed name.
+    /// </summary>
+    public static ShellOptions Merge(params IReadOnlyDictionary<string, string?>?[] layers)
+    {
+        var result = new List<KeyValuePair<string, string>>();
+        foreach (var layer in layers)
+        {
+            if (layer is null) continue;
+            foreach (var (name, value) in layer)
+            {
+                CheckName(name);
+                // Setting or removing "a" replaces "a" and "a.*"; setting "a.b" replaces a plain "a".
+                result.RemoveAll(e => e.Key == name || e.Key.StartsWith(name + ".", StringComparison.Ordinal)
+                                      || name.StartsWith(e.Key + ".", StringComparison.Ordinal));
+                if (value is not null) result.Add(new(name, value));
+            }
+        }
+        return new ShellOptions(result.ToArray());
+    }
+
+    /// <summary>
+    /// The options of one job: FluxApps's <see cref="Defaults"/> (only for jobs of several tasks:
+    /// a single task ends its job anyway), then the runtime's, then the call's.
+    /// </summary>
+    public static ShellOptions ForJob(int ranks, IReadOnlyDictionary<string, string?>? runtimeOptions, IReadOnlyDictionary<string, string?>? callOptions) =>
+        Merge(ranks > 1 ? Defaults : null, runtimeOptions, callOptions);
+
+    /// <summary>A copy with one more option (replacing what it overlaps).</summary>
+    public ShellOptions With(string name, string value) =>
+        Merge(_entries.ToDictionary(e => e.Key, e => (string?)e.Value), new Dictionary<string, string?> { [name] = value });
+
+    /// <summary>JSON text of a string value (so a path such as <c>1.0</c> stays a string).</summary>
+    public static string Quote(string text) => JsonEncodedText.Encode(text, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping) is var e
+        ? "\"" + e.ToString() + "\""
+        : text;
+
+    private static void CheckName(string name)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Split('.').Any(part => part.Length == 0 || part.Trim() != part))
+            throw new ArgumentException($"Shell option name \"{name}\" is not valid: use names such as \"cpu-affinity\" or \"output.limit\".");
+    }
+
+    /// <summary>Writes the options as one JSON object.</summary>
+    public void WriteTo(Utf8JsonWriter w)
+    {
+        var root = new Node();
+        foreach (var (name, value) in _entries)
+        {
+            var node = root;
+            string[] parts = name.Split('.');
+            for (int i = 0; i < parts.Length - 1; i++)
+            {
+                if (!node.Children.TryGetValue(parts[i], out var child))
+                {
+                    child = new Node();
+                    node.Children.Add(parts[i], child);
+                    node.Order.Add(parts[i]);
+                }
+                node = child;
+            }
+            var leaf = new Node { Value = ValueJson(name, value) };
+            if (!node.Children.ContainsKey(parts[^1])) node.Order.Add(parts[^1]);
+            node.Children[parts[^1]] = leaf;
+        }
+        Write(w, root);
+    }
+
+    private static void Write(Utf8JsonWriter w, Node node)
+    {
+        if (node.Value is not null)
+        {
+            w.WriteRawValue(node.Value, skipInputValidation: false);
+            return;
+        }
+        w.WriteStartObject();
+        foreach (string key in node.Order)
+        {
+            w.WritePropertyName(key);
+            Write(w, node.Children[key]);
+        }
+        w.WriteEndObject();
+    }
+
+    /// <summary>The JSON for one option's value text.</summary>
+    public static string ValueJson(string name, string text)
+    {
+        string trimmed = text.Trim();
+        if (name == "taskmap" && !trimmed.StartsWith('{'))
+        {
+            int colon = trimmed.IndexOf(':');
+            string scheme = colon < 0 ? trimmed : trimmed[..colon];
+            string value = colon < 0 ? "" : trimmed[(colon + 1)..];
+            return "{\"scheme\":" + Quote(scheme) + ",\"value\":" + Quote(value) + "}";
+        }
+        if (trimmed.Length > 0)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(trimmed);
+                if (doc.RootElement.ValueKind != JsonValueKind.Null) return doc.RootElement.GetRawText();
+            }
+            catch (JsonException)
+            {
+                // not JSON: a plain string such as per-task or none
+            }
+        }
+        return Quote(text);
+    }
+
+    private sealed class Node
+    {
+        public string? Value;
+        public readonly Dictionary<string, Node> Children = new(StringComparer.Ordinal);
+        public readonly List<string> Order = new();
+    }
+}
