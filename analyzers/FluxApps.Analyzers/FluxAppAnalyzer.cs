@@ -1,7 +1,11 @@
+using System;
 using System.Collections.Immutable;
 using System.Linq;
+using System.Threading;
 using FluxApps.Generators;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -30,18 +34,42 @@ namespace FluxApps.Analyzers
                 AttributeData? cluster = FindClusterAttribute(start.Compilation);
 
                 start.RegisterSymbolAction(context => AnalyzeMethod(context, (IMethodSymbol)context.Symbol, appAttribute, cluster), SymbolKind.Method);
+                start.RegisterSymbolAction(context => AnalyzeType(context, (INamedTypeSymbol)context.Symbol, appAttribute), SymbolKind.NamedType);
                 // Local functions and lambdas are not member symbols: find them through operations.
                 start.RegisterOperationAction(context =>
                 {
-                    IMethodSymbol function = context.Operation switch
+                    IMethodSymbol? function = context.Operation switch
                     {
                         ILocalFunctionOperation local => local.Symbol,
                         IAnonymousFunctionOperation lambda => lambda.Symbol,
-                        _ => null!,
+                        _ => null,
                     };
                     if (function is not null) AnalyzeMethod(context.ReportDiagnostic, function, appAttribute, cluster, context.CancellationToken);
                 }, OperationKind.LocalFunction, OperationKind.AnonymousFunction);
             });
+        }
+
+        /// <summary>
+        /// FLUX002 for a type that is not partial: the rules of the first app inside it, in source
+        /// order, say what to report on the type's own declarations (once, however many apps it holds).
+        /// </summary>
+        private static void AnalyzeType(SymbolAnalysisContext context, INamedTypeSymbol type, INamedTypeSymbol appAttribute)
+        {
+            var declarations = type.DeclaringSyntaxReferences
+                .Select(r => r.GetSyntax(context.CancellationToken))
+                .OfType<TypeDeclarationSyntax>()
+                .Where(d => !d.Modifiers.Any(SyntaxKind.PartialKeyword))
+                .ToList();
+            if (declarations.Count == 0) return;
+            var app = FluxAppValidation.FirstAppInside(type, appAttribute);
+            var attribute = app?.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, appAttribute));
+            if (app is null || attribute is null) return;
+            foreach (var problem in FluxAppValidation.Validate(app, attribute, cluster: null, context.CancellationToken))
+            {
+                if (problem.Id != FluxDiagnostics.TypeNotPartial.Id) continue;
+                if (!declarations.Any(d => d.Identifier.GetLocation() == problem.Location)) continue; // an enclosing or nested type's own report
+                context.ReportDiagnostic(Diagnostic.Create(FluxDiagnostics.TypeNotPartial, problem.Location, problem.Message));
+            }
         }
 
         /// <summary>The compilation's [assembly: FluxCluster(...)], which enables FLUX011; null when absent.</summary>
@@ -55,13 +83,17 @@ namespace FluxApps.Analyzers
         private static void AnalyzeMethod(SymbolAnalysisContext context, IMethodSymbol method, INamedTypeSymbol appAttribute, AttributeData? cluster) =>
             AnalyzeMethod(context.ReportDiagnostic, method, appAttribute, cluster, context.CancellationToken);
 
-        private static void AnalyzeMethod(System.Action<Diagnostic> report, IMethodSymbol method, INamedTypeSymbol appAttribute, AttributeData? cluster, System.Threading.CancellationToken cancellationToken)
+        private static void AnalyzeMethod(Action<Diagnostic> report, IMethodSymbol method, INamedTypeSymbol appAttribute, AttributeData? cluster, CancellationToken cancellationToken)
         {
+            // A partial method is analyzed once, through its definition, which sees the attributes of both parts.
+            if (method.PartialDefinitionPart is not null) return;
             AttributeData? attribute = method.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, appAttribute));
             if (attribute is null) return;
             foreach (var problem in FluxAppValidation.Validate(method, attribute, cluster, cancellationToken))
             {
-                if (problem.ReportedElsewhere) continue;
+                // FLUX002 sits on a type's name, outside the method: the type reports it (see AnalyzeType),
+                // so that it is a local diagnostic the IDE shows, and fixes, with the type's document.
+                if (problem.ReportedElsewhere || problem.Id == FluxDiagnostics.TypeNotPartial.Id) continue;
                 report(Diagnostic.Create(FluxDiagnostics.For(problem.Id), problem.Location, problem.Message));
             }
         }

@@ -258,7 +258,7 @@ namespace FluxApps.Analyzers
         /// The app whose generated stub receives <paramref name="creation"/> as its options argument
         /// (<c>Physics.SimulateAsync(..., new FluxCallOptions { ... })</c>), with its [FluxApp] attribute; null otherwise.
         /// </summary>
-        private static IMethodSymbol? FindCalledApp(IObjectCreationOperation creation, INamedTypeSymbol optionsType, INamedTypeSymbol appAttribute, out AttributeData? attribute)
+        internal static IMethodSymbol? FindCalledApp(IObjectCreationOperation creation, INamedTypeSymbol optionsType, INamedTypeSymbol appAttribute, out AttributeData? attribute)
         {
             attribute = null;
             IOperation? parent = creation.Parent;

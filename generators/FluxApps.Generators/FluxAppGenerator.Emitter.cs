@@ -123,12 +123,16 @@ namespace FluxApps.Generators
                 string descriptor = "__fluxApp_" + app.MemberSuffix;
                 string entry = "__fluxRun_" + app.MemberSuffix;
                 bool hasResult = app.ResultKey is not null;
-                string futureType = hasResult ? "global::FluxApps.FluxFuture<" + app.ResultType + ">" : "global::FluxApps.FluxFuture";
+                bool isCommand = app.ReturnKind == ReturnKind.Command;
+                string futureType = isCommand ? "global::FluxApps.FluxFuture<global::FluxApps.FluxCommandResult>"
+                    : hasResult ? "global::FluxApps.FluxFuture<" + app.ResultType + ">" : "global::FluxApps.FluxFuture";
                 string cref = app.MethodName.TrimStart('@') + "(" + string.Join(", ", app.Parameters.Select(p => p.TypeKey.Replace("global::", "").Replace('<', '{').Replace('>', '}'))) + ")";
 
                 // The stub.
                 w.WriteLine("/// <summary>");
-                w.WriteLine($"/// Runs <see cref=\"{cref}\"/> as a job ({Describe(app)}) and returns its pending result.");
+                w.WriteLine(app.ReturnKind == ReturnKind.Command
+                    ? $"/// Builds the command of <see cref=\"{cref}\"/> and runs it as a job ({Describe(app)}): every rank runs the program."
+                    : $"/// Runs <see cref=\"{cref}\"/> as a job ({Describe(app)}) and returns its pending result.");
                 w.WriteLine("/// </summary>");
                 foreach (var p in app.Parameters)
                     w.WriteLine($"/// <param name=\"{p.Name.TrimStart('@')}\">Passed to the app.</param>");
@@ -142,6 +146,16 @@ namespace FluxApps.Generators
                 w.WriteLine($"{app.Accessibility} static {futureType} {app.StubName}({string.Join(", ", parameters)})");
                 w.WriteLine("{");
                 w.Indent++;
+                if (isCommand)
+                {
+                    // A command app builds its command line here, in the caller; the job runs the program itself.
+                    w.WriteLine($"return global::FluxApps.Runtime.FluxAppInvoker.InvokeCommand({descriptor}, {app.MethodName}({string.Join(", ", app.Parameters.Select(p => p.Name))}), {app.OptionsName}, {app.CancellationName});");
+                    w.Indent--;
+                    w.WriteLine("}");
+                    w.WriteLine();
+                    EmitDescriptor(w, app, descriptor);
+                    return;
+                }
                 w.WriteLine("var __fluxArgs = global::FluxApps.Runtime.FluxAppInvoker.CreateArgumentWriter();");
                 foreach (var p in app.Parameters)
                     w.WriteLine(WriteExpression(shapes[p.TypeKey], "__fluxArgs", p.Name, serializers) + ";");
@@ -153,15 +167,7 @@ namespace FluxApps.Generators
                 w.WriteLine("}");
                 w.WriteLine();
 
-                // The descriptor: the app's identity and resources.
-                w.WriteLine(GeneratedCode);
-                w.WriteLine(NeverBrowsable);
-                w.WriteLine($"internal static readonly global::FluxApps.Runtime.FluxAppDescriptor {descriptor} = new global::FluxApps.Runtime.FluxAppDescriptor(");
-                w.Indent++;
-                w.WriteLine($"{Literal(app.AppId)}, {Literal(app.DisplayName)}, typeof({app.ContainingType}),");
-                w.WriteLine($"cpus: {app.Cpus}, gpus: {app.Gpus}, mpiRanks: {app.MpiRanks}, nodes: {app.Nodes}, exclusive: {(app.Exclusive ? "true" : "false")},");
-                w.WriteLine($"timeLimit: {Literal(app.TimeLimit)}, queue: {Literal(app.Queue)}, urgency: {app.Urgency}, name: {Literal(app.Name)});");
-                w.Indent--;
+                EmitDescriptor(w, app, descriptor);
                 w.WriteLine();
 
                 // The worker entry point.
@@ -182,6 +188,19 @@ namespace FluxApps.Generators
                 if (!isAsync) w.WriteLine("return default;");
                 w.Indent--;
                 w.WriteLine("}");
+            }
+
+            /// <summary>The descriptor: the app's identity and resources.</summary>
+            private static void EmitDescriptor(IndentedTextWriter w, AppSpec app, string descriptor)
+            {
+                w.WriteLine(GeneratedCode);
+                w.WriteLine(NeverBrowsable);
+                w.WriteLine($"internal static readonly global::FluxApps.Runtime.FluxAppDescriptor {descriptor} = new global::FluxApps.Runtime.FluxAppDescriptor(");
+                w.Indent++;
+                w.WriteLine($"{Literal(app.AppId)}, {Literal(app.DisplayName)}, typeof({app.ContainingType}),");
+                w.WriteLine($"cpus: {app.Cpus}, gpus: {app.Gpus}, mpiRanks: {app.MpiRanks}, nodes: {app.Nodes}, exclusive: {(app.Exclusive ? "true" : "false")},");
+                w.WriteLine($"timeLimit: {Literal(app.TimeLimit)}, queue: {Literal(app.Queue)}, urgency: {app.Urgency}, name: {Literal(app.Name)});");
+                w.Indent--;
             }
 
             private static string Describe(AppSpec app)
@@ -393,7 +412,8 @@ namespace FluxApps.Generators
                 w.WriteLine("internal static void Register()");
                 w.WriteLine("{");
                 w.Indent++;
-                foreach (var app in apps.OrderBy(a => a.AppId, StringComparer.Ordinal))
+                // Command apps run a program, not the worker: nothing to dispatch.
+                foreach (var app in apps.Where(a => a.ReturnKind != ReturnKind.Command).OrderBy(a => a.AppId, StringComparer.Ordinal))
                     w.WriteLine($"global::FluxApps.Runtime.FluxAppRegistry.Register({app.ContainingType}.__fluxApp_{app.MemberSuffix}, {app.ContainingType}.__fluxRun_{app.MemberSuffix});");
                 w.WriteLine($"global::FluxApps.Worker.FluxWorker.RunIfWorkerProcess(typeof(FluxAppsRegistry_{Identifier(assemblyName)}).Assembly);");
                 w.Indent--;

@@ -202,7 +202,8 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
     }
 
     /// <summary>Submits one call. Called by <see cref="FluxAppInvoker"/>.</summary>
-    internal void Submit(FluxFuture future, FluxWriter arguments, JobResources resources, FluxCallOptions? options, CancellationToken cancellationToken)
+    internal void Submit(FluxFuture future, FluxWriter? arguments, JobResources resources, FluxCallOptions? options, CancellationToken cancellationToken,
+        FluxCommand? command = null)
     {
         if (_disposed != 0)
             throw new ObjectDisposedException(nameof(FluxAppsRuntime), "This FluxAppsRuntime was disposed; start a new one.");
@@ -211,10 +212,13 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
             future.TrySetCanceled(cancellationToken);
             return;
         }
-        string jobDir = Path.Combine(WorkingDirectory, "c" + Interlocked.Increment(ref _nextDirectory).ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var request = new JobRequest(future, resources, jobDir, options?.Environment, options?.WorkingDirectory ?? Environment.CurrentDirectory)
+        long call = Interlocked.Increment(ref _nextDirectory);
+        string jobDir = Path.Combine(WorkingDirectory, "c" + call.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        string cwd = options?.WorkingDirectory ?? Environment.CurrentDirectory;
+        var request = new JobRequest(future, resources, jobDir, options?.Environment, cwd)
         {
             ShellOptions = options?.ShellOptions,
+            Command = command is null ? null : WithOutputPaths(command, cwd, resources.Name, call),
         };
         bool keep = options?.KeepFiles ?? Options.KeepJobFiles;
         request.Completed = (job, outcome) => Complete(job, outcome, keep);
@@ -222,7 +226,7 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
         try
         {
             Directory.CreateDirectory(jobDir);
-            Payload.WriteArguments(Path.Combine(jobDir, Payload.ArgumentsFile), future.App, arguments.WrittenSpan);
+            if (arguments is not null) Payload.WriteArguments(Path.Combine(jobDir, Payload.ArgumentsFile), future.App, arguments.WrittenSpan);
         }
         catch (Exception ex)
         {
@@ -240,6 +244,26 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
         }
         _backend.Submit(request);
     }
+
+    /// <summary>
+    /// A command's output files, defaulting to <c>&lt;name&gt;-&lt;time&gt;-&lt;pid&gt;-&lt;call&gt;.out/.err</c>
+    /// in the job's working directory: they are the command's results and outlive the call.
+    /// </summary>
+    private static FluxCommand WithOutputPaths(FluxCommand command, string workingDirectory, string jobName, long call)
+    {
+        if (command.StdoutPath is not null && command.StderrPath is not null) return command;
+        var safe = new System.Text.StringBuilder(jobName.Length);
+        foreach (char c in jobName) safe.Append(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_');
+        string stem = Path.Combine(workingDirectory, $"{safe}-{s_processStamp}-{call}");
+        return new FluxCommand(command.Program, [.. command.Arguments])
+        {
+            Environment = command.Environment,
+            StdoutPath = command.StdoutPath ?? stem + ".out",
+            StderrPath = command.StderrPath ?? stem + ".err",
+        };
+    }
+
+    private static readonly string s_processStamp = $"{DateTime.UtcNow:yyyyMMddHHmmss}-{Environment.ProcessId}";
 
     private void Complete(JobRequest job, JobOutcome outcome, bool keepFiles)
     {
@@ -281,6 +305,13 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
     private static Action OutcomeFromFiles(JobRequest job, JobOutcome.Finished finished)
     {
         var future = job.Future;
+        if (job.Command is not null)
+        {
+            // A command app's outcome is its exit status: the program's own business, not an error.
+            int exitCode = finished.Signal is int s ? 128 + s : finished.ExitCode;
+            var commandResult = new FluxCommandResult(job.Id, exitCode, finished.Signal, job.StdoutPath, job.StderrPath);
+            return () => future.TrySetValue(commandResult);
+        }
         Payload.ErrorReport? error = FirstErrorReport(job.JobDirectory, job.Resources.MpiRanks, finished.FailedRank);
         if (error is not null)
         {
@@ -291,21 +322,21 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
             }
             var refused = new FluxJobException(
                 $"{future.AppName} (job {job.Id}): the worker refused the call on rank {error.Rank}: {error.Message}",
-                FluxJobFailureKind.BadResult, future.AppName, job.Id, finished.ExitCode, finished.Signal, stderrTail: StderrTail(job.JobDirectory));
+                FluxJobFailureKind.BadResult, future.AppName, job.Id, finished.ExitCode, finished.Signal, stderrTail: StderrTail(job.StderrPath));
             return () => future.TrySetException(refused);
         }
         if (finished.Signal is int signal)
         {
             var signaled = new FluxJobException(
                 $"{future.AppName} (job {job.Id}): rank {finished.FailedRank} was killed by signal {signal} ({SignalName(signal)}).",
-                FluxJobFailureKind.Signaled, future.AppName, job.Id, null, signal, stderrTail: StderrTail(job.JobDirectory));
+                FluxJobFailureKind.Signaled, future.AppName, job.Id, null, signal, stderrTail: StderrTail(job.StderrPath));
             return () => future.TrySetException(signaled);
         }
         if (finished.ExitCode != 0)
         {
             var exited = new FluxJobException(
                 $"{future.AppName} (job {job.Id}): rank {finished.FailedRank} exited with code {finished.ExitCode} without a result.",
-                FluxJobFailureKind.Exited, future.AppName, job.Id, finished.ExitCode, null, stderrTail: StderrTail(job.JobDirectory));
+                FluxJobFailureKind.Exited, future.AppName, job.Id, finished.ExitCode, null, stderrTail: StderrTail(job.StderrPath));
             return () => future.TrySetException(exited);
         }
         string resultPath = Path.Combine(job.JobDirectory, Payload.ResultFile);
@@ -313,7 +344,7 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
         {
             var missing = new FluxJobException(
                 $"{future.AppName} (job {job.Id}): rank 0 exited normally but wrote no result to {resultPath}.",
-                FluxJobFailureKind.BadResult, future.AppName, job.Id, 0, stderrTail: StderrTail(job.JobDirectory));
+                FluxJobFailureKind.BadResult, future.AppName, job.Id, 0, stderrTail: StderrTail(job.StderrPath));
             return () => future.TrySetException(missing);
         }
         var result = Payload.ReadResult(resultPath); // the whole payload is in memory: the file may go
@@ -336,11 +367,10 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
     }
 
     /// <summary>The last lines of a job's stderr file (at most 4 KiB), or empty.</summary>
-    internal static string StderrTail(string jobDirectory, int maxBytes = 4096)
+    internal static string StderrTail(string path, int maxBytes = 4096)
     {
         try
         {
-            string path = Path.Combine(jobDirectory, Payload.StderrFile);
             if (!File.Exists(path)) return "";
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             long start = Math.Max(0, fs.Length - maxBytes);

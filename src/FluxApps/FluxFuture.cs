@@ -125,6 +125,10 @@ public abstract class FluxFuture
     /// <summary>Completes from rank 0's result payload.</summary>
     internal abstract void SetResult(FluxReader? result);
 
+    /// <summary>Completes with a value the caller side computed (command apps).</summary>
+    internal virtual bool TrySetValue(object value) =>
+        throw new InvalidOperationException($"{AppName} does not return a {value.GetType().Name}.");
+
     internal bool TrySetException(Exception exception)
     {
         _submitted.TrySetException(exception);
@@ -180,6 +184,8 @@ public sealed class FluxFuture<T> : FluxFuture
         if (result is null) throw new InvalidOperationException($"{AppName} returns a value but its job wrote none.");
         _completion.TrySetResult(_readResult(result));
     }
+
+    internal override bool TrySetValue(object value) => _completion.TrySetResult((T)value);
 
     private protected override bool TrySetExceptionCore(Exception exception) => _completion.TrySetException(exception);
 

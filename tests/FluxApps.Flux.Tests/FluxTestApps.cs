@@ -25,3 +25,11 @@ public static partial class PlacementApps
     [FluxApp]
     public static string? Variable(string name) => Environment.GetEnvironmentVariable(name);
 }
+
+/// <summary>Command apps: Flux launches the program itself as every task, with its PMI.</summary>
+public static partial class MpiCommandApps
+{
+    /// <summary>An MPI-style program: every rank joins a PMI barrier through Flux's PMI server.</summary>
+    [FluxApp(MpiRanks = 4, Nodes = 2)]
+    public static FluxCommand PmiBarrier() => new("flux", "pmi", "-v", "barrier");
+}

@@ -37,6 +37,9 @@ public sealed class GeneratorTests
             [FluxApp]
             public static Task Flush() => Task.CompletedTask;
 
+            [FluxApp(MpiRanks = 4)]
+            public static FluxCommand Launch(string input) => new("lmp", "-in", input);
+
             [FluxApp]
             public static ValueTask<(int Count, string Text)> Pair(int[][] matrix, HashSet<long> ids, IEnumerable<byte[]> blobs) => new((0, ""));
         }
@@ -93,6 +96,7 @@ public sealed class GeneratorTests
 
         Assert.Equal("FluxApps.FluxFuture", ((IMethodSymbol)physics.GetMembers("LogAsync").Single()).ReturnType.ToDisplayString());
         Assert.Equal("FluxApps.FluxFuture", ((IMethodSymbol)physics.GetMembers("FlushAsync").Single()).ReturnType.ToDisplayString());
+        Assert.Equal("FluxApps.FluxFuture<FluxApps.FluxCommandResult>", ((IMethodSymbol)physics.GetMembers("LaunchAsync").Single()).ReturnType.ToDisplayString());
         Assert.Equal("FluxApps.FluxFuture<(int Count, string Text)>", ((IMethodSymbol)physics.GetMembers("PairAsync").Single()).ReturnType.ToDisplayString());
     }
 

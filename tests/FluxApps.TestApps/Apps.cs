@@ -162,3 +162,27 @@ public static partial class RankApps
         return c.Rank;
     }
 }
+
+/// <summary>Command apps: the method builds a command line; the job's ranks run the program itself.</summary>
+public static partial class CommandApps
+{
+    /// <summary>Every rank prints its rank, the job size and the text.</summary>
+    [FluxApp(MpiRanks = 2)]
+    public static FluxCommand Greet(string text) =>
+        new("/bin/sh", "-c", "echo \"rank $FLUX_TASK_RANK of $FLUX_JOB_SIZE: $0 $GREETING\"", text)
+        {
+            Environment = new Dictionary<string, string?> { ["GREETING"] = "hello" },
+        };
+
+    /// <summary>Exits with the given code after writing to stderr.</summary>
+    [FluxApp]
+    public static FluxCommand ExitWith(int code) => new("/bin/sh", "-c", "echo failing >&2; exit $0", code.ToString());
+
+    /// <summary>Sleeps (for cancellation).</summary>
+    [FluxApp]
+    public static FluxCommand Sleep(int seconds) => new("sleep", seconds.ToString());
+
+    /// <summary>Writes to files the caller names.</summary>
+    [FluxApp]
+    public static FluxCommand EchoTo(string text, string stdout) => new("echo", text) { StdoutPath = stdout, StderrPath = stdout + ".err" };
+}

@@ -26,10 +26,9 @@ namespace FluxApps.Generators
         public string Message { get; }
 
         /// <summary>
-        /// True when the cause is already reported elsewhere: by the compiler (a type that does not
-        /// exist yet, while the user is typing) or with another app of the same type (a type that is
-        /// not partial is reported once, not once per app). The generator still skips the method;
-        /// the analyzers do not report the problem again.
+        /// True when the compiler already reports the cause (a type that does not exist yet, while
+        /// the user is typing): the generator still skips the method, the analyzers stay silent
+        /// rather than add a second error on top.
         /// </summary>
         public bool ReportedElsewhere { get; }
 
@@ -122,18 +121,15 @@ namespace FluxApps.Generators
             for (var t = method.ContainingType; t is not null; t = t.ContainingType)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                bool? reportedWithAnotherApp = null; // computed on first need: only types that are not partial pay for it
                 foreach (var reference in t.DeclaringSyntaxReferences)
                 {
                     if (reference.GetSyntax(cancellationToken) is TypeDeclarationSyntax declaration && !declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
                     {
-                        reportedWithAnotherApp ??= !IsFirstAppInside(t, method, attribute.AttributeClass);
-                        string where = SymbolEqualityComparer.Default.Equals(t, method.ContainingType)
-                            ? $"[FluxApp] method '{method.Name}' is declared in it"
-                            : $"it encloses [FluxApp] method '{method.Name}'";
+                        string why = SymbolEqualityComparer.Default.Equals(t, method.ContainingType)
+                            ? $"the generated stub '{StubName(method)}' of [FluxApp] method '{method.Name}' must be added to it"
+                            : $"it encloses [FluxApp] method '{method.Name}', whose generated stub '{StubName(method)}' can only be added by reopening it";
                         problems.Add(new FluxAppProblem("FLUX002", declaration.Identifier.GetLocation(),
-                            $"Type '{t.Name}' is not partial, but {where} and the generated stub '{StubName(method)}' must be added to it; declare it partial",
-                            reportedWithAnotherApp.Value));
+                            $"Type '{t.Name}' is not partial, but {why}; declare it partial"));
                     }
                 }
                 if (t.DeclaredAccessibility is Accessibility.Private or Accessibility.Protected or Accessibility.ProtectedAndInternal)
@@ -158,6 +154,8 @@ namespace FluxApps.Generators
                 MethodKind.Ordinary when method.ContainingType is null => "has no containing type",
                 MethodKind.Ordinary when method.IsStatic && (method.IsAbstract || method.IsVirtual) =>
                     "is a static abstract or virtual interface member, which can only be called through a type parameter",
+                MethodKind.Ordinary when method.IsPartialDefinition && method.PartialImplementationPart is null =>
+                    "is a partial method without an implementation, whose calls the compiler removes",
                 MethodKind.Ordinary => "",
                 MethodKind.LocalFunction => "is a local function",
                 MethodKind.AnonymousFunction => "is a lambda",
@@ -173,17 +171,17 @@ namespace FluxApps.Generators
         }
 
         /// <summary>
-        /// True when <paramref name="method"/> is the first [FluxApp] method (in source order) inside
-        /// <paramref name="type"/> or its nested types: the app that reports the type's shared problems.
+        /// The first [FluxApp] method, in source order, declared in <paramref name="type"/> or its
+        /// nested types; null if none. The analyzers report a type's FLUX002 once, with this app.
         /// </summary>
-        private static bool IsFirstAppInside(INamedTypeSymbol type, IMethodSymbol method, INamedTypeSymbol? attributeClass)
+        public static IMethodSymbol? FirstAppInside(INamedTypeSymbol type, INamedTypeSymbol? attributeClass)
         {
             IMethodSymbol? first = null;
             foreach (var app in AppsInside(type, attributeClass))
             {
                 if (first is null || CompareSourceOrder(app, first) < 0) first = app;
             }
-            return first is null || SymbolEqualityComparer.Default.Equals(first, method);
+            return first;
         }
 
         private static IEnumerable<IMethodSymbol> AppsInside(INamedTypeSymbol type, INamedTypeSymbol? attributeClass)
@@ -191,7 +189,7 @@ namespace FluxApps.Generators
             foreach (var member in type.GetMembers())
             {
                 // Apps Validate stops at (FLUX021) never report shared problems, so they do not count.
-                if (member is IMethodSymbol candidate && WhyNotAnAppMethod(candidate) is null
+                if (member is IMethodSymbol { PartialDefinitionPart: null } candidate && WhyNotAnAppMethod(candidate) is null
                     && candidate.GetAttributes().Any(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, attributeClass)))
                     yield return candidate;
             }
@@ -296,7 +294,7 @@ namespace FluxApps.Generators
                         $"Parameter '{parameter.Name}' of [FluxApp] method '{method.Name}' {unsupported}: app arguments are copied to the job, so only plain values are allowed"));
                     continue;
                 }
-                string? error = builder.Add(parameter.Type);
+                string? error = WithoutRepeatedPath(builder.Add(parameter.Type), parameter.Type) ?? WhyStateIsLost(builder, parameter.Type);
                 if (error is not null)
                     problems.Add(new FluxAppProblem("FLUX006", where,
                         $"Parameter '{parameter.Name}' of [FluxApp] method '{method.Name}' cannot be serialized: {error}",
@@ -309,7 +307,7 @@ namespace FluxApps.Generators
             ITypeSymbol? result = ResultType(method.ReturnType, out _);
             if (result is not null)
             {
-                string? error = builder.Add(result);
+                string? error = WithoutRepeatedPath(builder.Add(result), result) ?? WhyStateIsLost(builder, result);
                 if (error is not null)
                     problems.Add(new FluxAppProblem("FLUX006", returnTypeLocation,
                         $"The return type of [FluxApp] method '{method.Name}' cannot be serialized: {error}",
@@ -321,6 +319,91 @@ namespace FluxApps.Generators
             if (method.ReturnsByRef || method.ReturnsByRefReadonly)
                 problems.Add(new FluxAppProblem("FLUX006", method.Locations.FirstOrDefault() ?? Location.None,
                     $"[FluxApp] method '{method.Name}' returns by reference: a job can only return a value"));
+        }
+
+        /// <summary>
+        /// The serializers rebuild an object from the members its shape lists: public properties and
+        /// fields that can be set, or that match a constructor parameter. A type whose state lives
+        /// elsewhere would arrive empty, without any error: a BigInteger as 0, a ReadOnlyMemory as
+        /// empty, a class with <c>{ get; private set; }</c> with defaults. This finds such a type among
+        /// the object shapes <paramref name="type"/> needs; null when every one of them travels whole.
+        /// </summary>
+        private static string? WhyStateIsLost(TypeShapeBuilder builder, ITypeSymbol type)
+        {
+            var shapes = new Dictionary<string, TypeShape>(StringComparer.Ordinal);
+            foreach (var shape in builder.Shapes) shapes[shape.Key] = shape;
+
+            // The types the value is made of, as the shapes are: through elements, type arguments and object members.
+            var reachable = new Dictionary<string, ITypeSymbol>(StringComparer.Ordinal);
+            var pending = new Stack<ITypeSymbol>();
+            pending.Push(type);
+            while (pending.Count > 0)
+            {
+                var current = pending.Pop();
+                string key = TypeShapeBuilder.KeyOf(current);
+                if (reachable.ContainsKey(key) || !shapes.TryGetValue(key, out var shape)) continue;
+                reachable.Add(key, current);
+                if (current is IArrayTypeSymbol array) pending.Push(array.ElementType);
+                if (current is not INamedTypeSymbol named) continue;
+                foreach (var argument in named.TypeArguments) pending.Push(argument);
+                if (shape.Kind != ShapeKind.Object) continue;
+                foreach (var member in InstanceMembers(named))
+                {
+                    if (member is IPropertySymbol property) pending.Push(property.Type);
+                    else if (member is IFieldSymbol field) pending.Push(field.Type);
+                }
+            }
+
+            foreach (var pair in reachable)
+            {
+                if (pair.Value is not INamedTypeSymbol named || named.IsTupleType || shapes[pair.Key].Kind != ShapeKind.Object) continue;
+                var carried = new HashSet<string>(shapes[pair.Key].Members.Select(m => m.Name), StringComparer.Ordinal);
+                var members = InstanceMembers(named).ToList();
+                string name = Display(named);
+                if (named.Locations.Any(l => l.IsInSource))
+                {
+                    // Auto-properties show where state is; computed properties and explicit fields set from
+                    // constructor parameters may rebuild it, so only the former are judged one by one.
+                    foreach (var field in members.OfType<IFieldSymbol>())
+                    {
+                        if (field.AssociatedSymbol is IPropertySymbol { DeclaredAccessibility: Accessibility.Public, GetMethod.DeclaredAccessibility: Accessibility.Public } property
+                            && !carried.Contains(property.Name))
+                            return $"{name}.{property.Name} can be read but has no public setter and no constructor parameter of that name, so its value would be lost on the way; make it {{ get; set; }} or {{ get; init; }}, or add a constructor parameter '{CamelCase(property.Name)}'";
+                        if (field.AssociatedSymbol is null && field.DeclaredAccessibility == Accessibility.Public && !carried.Contains(field.Name))
+                            return $"{name}.{field.Name} is a readonly field that no constructor parameter sets, so its value would be lost on the way; remove 'readonly', or add a constructor parameter '{CamelCase(field.Name)}'";
+                    }
+                    if (carried.Count == 0 && members.OfType<IFieldSymbol>().Any())
+                        return $"{name} keeps its state in non-public fields, which FluxApps cannot carry: it would arrive empty; expose the data as public properties or use a record";
+                }
+                else if (carried.Count == 0 && members.Any(m => m.DeclaredAccessibility == Accessibility.Public && m is IPropertySymbol { IsIndexer: false } or IFieldSymbol))
+                {
+                    return $"{name} has no public property or field that can be set or passed to its constructor: FluxApps cannot rebuild it, and it would arrive as an empty value; pass the data it holds instead (for example an array or a string)";
+                }
+            }
+            return null;
+        }
+
+        private static string CamelCase(string name) => name.Length == 0 ? name : char.ToLowerInvariant(name[0]) + name.Substring(1);
+
+        /// <summary>The instance fields and properties of a type and its base types (not object or ValueType).</summary>
+        private static IEnumerable<ISymbol> InstanceMembers(INamedTypeSymbol type)
+        {
+            for (var t = type; t is not null && t.SpecialType is not (SpecialType.System_Object or SpecialType.System_ValueType); t = t.BaseType)
+            {
+                foreach (var member in t.GetMembers())
+                {
+                    if (member.IsStatic) continue;
+                    if (member is IFieldSymbol { IsConst: false } or IPropertySymbol) yield return member;
+                }
+            }
+        }
+
+        /// <summary>"Stream: Stream is a stream, ..." reads "Stream is a stream, ...": the path adds nothing when the reason starts with it.</summary>
+        private static string? WithoutRepeatedPath(string? error, ITypeSymbol type)
+        {
+            if (error is null) return null;
+            string path = Display(type);
+            return error.StartsWith(path + ": " + path + " ", StringComparison.Ordinal) ? error.Substring(path.Length + 2) : error;
         }
 
         /// <summary>
@@ -386,6 +469,11 @@ namespace FluxApps.Generators
                     kind = ReturnKind.ValueTaskOfT;
                     return ((INamedTypeSymbol)returnType).TypeArguments[0];
             }
+            if (definition == "global::FluxApps.FluxCommand")
+            {
+                kind = ReturnKind.Command; // runs as the job's tasks itself: nothing comes back to deserialize
+                return null;
+            }
             kind = ReturnKind.Value;
             return returnType;
         }
@@ -443,5 +531,7 @@ namespace FluxApps.Generators
         Value,
         TaskOfT,
         ValueTaskOfT,
+        /// <summary>Returns a FluxCommand: a command app.</summary>
+        Command,
     }
 }

@@ -182,9 +182,9 @@ internal sealed class LocalBackend : IJobBackend
         future.AddEvent("alloc", $"cores={string.Join(',', job.Cores.Select(c => _cpus[c]))}" + (job.Gpus.Length > 0 ? $" gpus={string.Join(',', job.Gpus.Select(g => _gpus[g]))}" : ""));
         future.SetState(FluxJobState.Run);
         job.Processes = new Process?[r.MpiRanks];
-        var command = _runtime.Worker.For(request.JobDirectory);
-        string stdout = Path.Combine(request.JobDirectory, Payload.StdoutFile);
-        string stderr = Path.Combine(request.JobDirectory, Payload.StderrFile);
+        var command = request.TaskCommand(_runtime.Worker);
+        string stdout = request.StdoutPath;
+        string stderr = request.StderrPath;
         int coresPerRank = r.Exclusive ? Math.Max(r.Cpus, job.Cores.Length / r.MpiRanks) : r.Cpus;
         int gpusPerRank = r.Exclusive ? job.Gpus.Length / r.MpiRanks : r.Gpus;
         for (int rank = 0; rank < r.MpiRanks; rank++)
@@ -221,14 +221,8 @@ internal sealed class LocalBackend : IJobBackend
                     ? "-1"
                     : string.Join(',', job.Gpus.AsSpan(rank * gpusPerRank, gpusPerRank).ToArray().Select(g => _gpus[g]));
             }
-            if (request.Environment is not null)
-            {
-                foreach (var (key, value) in request.Environment)
-                {
-                    if (value is null) env.Remove(key);
-                    else env[key] = value;
-                }
-            }
+            Override(env, request.Environment);
+            Override(env, request.Command?.Environment);
             var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
             int rankCopy = rank;
             process.Exited += (_, _) => OnRankExited(job, rankCopy);
@@ -271,6 +265,16 @@ internal sealed class LocalBackend : IJobBackend
             if (!job.Stopping) return;
         }
         KillRanks(job);
+    }
+
+    private static void Override(IDictionary<string, string?> env, IReadOnlyDictionary<string, string?>? overrides)
+    {
+        if (overrides is null) return;
+        foreach (var (key, value) in overrides)
+        {
+            if (value is null) env.Remove(key);
+            else env[key] = value;
+        }
     }
 
     private void StartPinned(Process process, int[] cpus)
@@ -343,7 +347,7 @@ internal sealed class LocalBackend : IJobBackend
             $"{request.App.DisplayName} (job {request.Id}) exceeded its time limit of {request.Resources.TimeLimit} and was killed.",
             FluxJobFailureKind.TimeLimit, request.App.DisplayName, request.Id,
             fluxException: $"timeout: resource allocation expired (time limit {request.Resources.TimeLimit})",
-            stderrTail: FluxAppsRuntime.StderrTail(request.JobDirectory));
+            stderrTail: FluxAppsRuntime.StderrTail(request.StderrPath));
     }
 
     private void OnTimeLimit(LocalJob job)

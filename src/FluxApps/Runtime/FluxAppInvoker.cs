@@ -33,6 +33,20 @@ public static class FluxAppInvoker
         return future;
     }
 
+    /// <summary>Submits a command app: the command the app method built runs as the job's tasks.</summary>
+    /// <exception cref="ArgumentException">A per-call override is invalid, or the command is null; nothing was submitted.</exception>
+    public static FluxFuture<FluxCommandResult> InvokeCommand(FluxAppDescriptor app, FluxCommand command,
+        FluxCallOptions? options, CancellationToken cancellationToken)
+    {
+        if (command is null)
+            throw new ArgumentException($"{app.DisplayName} returned a null FluxCommand: a command app must return the program to run.", nameof(command));
+        var resources = JobResources.Resolve(app, options);
+        var future = new FluxFuture<FluxCommandResult>(app, static _ => throw new InvalidOperationException("A command app has no result payload."));
+        var runtime = options?.Runtime ?? FluxAppsRuntime.Default;
+        runtime.Submit(future, null, resources, options, cancellationToken, command);
+        return future;
+    }
+
     private static void Submit(FluxFuture future, FluxWriter arguments, JobResources resources, FluxCallOptions? options, CancellationToken cancellationToken)
     {
         var runtime = options?.Runtime ?? FluxAppsRuntime.Default;

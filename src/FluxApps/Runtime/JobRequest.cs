@@ -74,6 +74,18 @@ internal sealed class JobRequest
     public IReadOnlyDictionary<string, string?>? Environment { get; }
     public string WorkingDirectory { get; }
 
+    /// <summary>For a command app: the program the tasks run instead of the worker, with its output files resolved.</summary>
+    public FluxCommand? Command { get; init; }
+
+    /// <summary>File for the tasks' stdout: the command's, or the call directory's.</summary>
+    public string StdoutPath => Command?.StdoutPath ?? System.IO.Path.Combine(JobDirectory, Payload.StdoutFile);
+
+    /// <summary>File for the tasks' stderr: the command's, or the call directory's.</summary>
+    public string StderrPath => Command?.StderrPath ?? System.IO.Path.Combine(JobDirectory, Payload.StderrFile);
+
+    /// <summary>What each task runs: the command app's program, or the worker on this call's directory.</summary>
+    public IReadOnlyList<string> TaskCommand(WorkerCommand worker) => Command?.CommandLine ?? worker.For(JobDirectory);
+
     /// <summary>Per-call job shell options (Flux backend), on top of the runtime's.</summary>
     public IReadOnlyDictionary<string, string?>? ShellOptions { get; init; }
 

@@ -58,11 +58,11 @@ internal sealed class FluxJobBackend : IJobBackend
     internal string BuildJobspec(JobRequest job)
     {
         var shell = ShellOptions.ForJob(job.Resources.MpiRanks, _runtime.Options.FluxShellOptions, job.ShellOptions);
-        var env = Jobspec.ComposeEnvironment(Environment.GetEnvironmentVariables(), job.Environment, job.JobDirectory);
-        return Jobspec.Build(new JobspecInput(job.Resources, _runtime.Worker.For(job.JobDirectory), env, job.WorkingDirectory)
+        var env = Jobspec.ComposeEnvironment(Environment.GetEnvironmentVariables(), job.Environment, job.JobDirectory, job.Command?.Environment);
+        return Jobspec.Build(new JobspecInput(job.Resources, job.TaskCommand(_runtime.Worker), env, job.WorkingDirectory)
         {
-            StdoutPath = Path.Combine(job.JobDirectory, Payload.StdoutFile),
-            StderrPath = Path.Combine(job.JobDirectory, Payload.StderrFile),
+            StdoutPath = job.StdoutPath,
+            StderrPath = job.StderrPath,
             ShellOptions = shell,
         });
     }
@@ -358,16 +358,16 @@ internal sealed class FluxJobBackend : IJobBackend
             {
                 FluxJobFailureKind.Rejected => new FluxJobException(
                     $"{app} (job {job.Id}) can never run here: {d.FluxException}.", FluxJobFailureKind.Rejected, app, job.Id,
-                    fluxException: d.FluxException, stderrTail: FluxAppsRuntime.StderrTail(job.JobDirectory)),
+                    fluxException: d.FluxException, stderrTail: FluxAppsRuntime.StderrTail(job.StderrPath)),
                 FluxJobFailureKind.TimeLimit => new FluxJobException(
                     $"{app} (job {job.Id}) exceeded its time limit of {job.Resources.TimeLimit} and was killed ({d.FluxException}).",
-                    FluxJobFailureKind.TimeLimit, app, job.Id, fluxException: d.FluxException, stderrTail: FluxAppsRuntime.StderrTail(job.JobDirectory)),
+                    FluxJobFailureKind.TimeLimit, app, job.Id, fluxException: d.FluxException, stderrTail: FluxAppsRuntime.StderrTail(job.StderrPath)),
                 FluxJobFailureKind.NodeFailure => new FluxJobException(
                     $"{app} (job {job.Id}) lost a node it ran on: {d.FluxException}.", FluxJobFailureKind.NodeFailure, app, job.Id,
-                    fluxException: d.FluxException, stderrTail: FluxAppsRuntime.StderrTail(job.JobDirectory)),
+                    fluxException: d.FluxException, stderrTail: FluxAppsRuntime.StderrTail(job.StderrPath)),
                 var kind => new FluxJobException(
                     $"{app} (job {job.Id}) failed in Flux: {d.FluxException}.", kind, app, job.Id,
-                    fluxException: d.FluxException, stderrTail: FluxAppsRuntime.StderrTail(job.JobDirectory)),
+                    fluxException: d.FluxException, stderrTail: FluxAppsRuntime.StderrTail(job.StderrPath)),
             }),
         };
         Complete(fj, outcome);

@@ -157,16 +157,17 @@ internal static class Jobspec
     /// Sorted by name so the jobspec is deterministic.
     /// </summary>
     public static SortedDictionary<string, string> ComposeEnvironment(IDictionary callerEnvironment,
-        IReadOnlyDictionary<string, string?>? overrides, string jobDirectory)
+        IReadOnlyDictionary<string, string?>? overrides, string jobDirectory, IReadOnlyDictionary<string, string?>? commandEnvironment = null)
     {
         var env = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (DictionaryEntry e in callerEnvironment)
         {
             if (e.Key is string key && e.Value is string value && key.Length > 0) env[key] = value;
         }
-        if (overrides is not null)
+        foreach (var layer in new[] { overrides, commandEnvironment })
         {
-            foreach (var (key, value) in overrides)
+            if (layer is null) continue;
+            foreach (var (key, value) in layer)
             {
                 if (string.IsNullOrEmpty(key) || key.Contains('='))
                     throw new ArgumentException($"Environment variable name \"{key}\" is not valid.");

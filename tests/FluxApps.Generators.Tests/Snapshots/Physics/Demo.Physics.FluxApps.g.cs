@@ -35,6 +35,26 @@ namespace Demo
         }
 
         /// <summary>
+        /// Builds the command of <see cref="Launch(string)"/> and runs it as a job (4 rank(s) x 1 core(s)): every rank runs the program.
+        /// </summary>
+        /// <param name="input">Passed to the app.</param>
+        /// <param name="options">Per-call overrides of resources, environment and runtime; null for the attribute's values.</param>
+        /// <param name="cancellationToken">Cancels the job, queued or running.</param>
+        /// <returns>The job's future: awaitable, with its job id, state and events.</returns>
+        [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
+        public static global::FluxApps.FluxFuture<global::FluxApps.FluxCommandResult> LaunchAsync(string input, global::FluxApps.FluxCallOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        {
+            return global::FluxApps.Runtime.FluxAppInvoker.InvokeCommand(__fluxApp_Launch_1540eb7e, Launch(input), options, cancellationToken);
+        }
+
+        [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
+        [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+        internal static readonly global::FluxApps.Runtime.FluxAppDescriptor __fluxApp_Launch_1540eb7e = new global::FluxApps.Runtime.FluxAppDescriptor(
+            "Demo.Physics.Launch(string)", "Physics.Launch", typeof(global::Demo.Physics),
+            cpus: 1, gpus: 0, mpiRanks: 4, nodes: 0, exclusive: false,
+            timeLimit: null, queue: null, urgency: 16, name: null);
+
+        /// <summary>
         /// Runs <see cref="Log(string, Demo.Mode)"/> as a job (1 rank(s) x 1 core(s)) and returns its pending result.
         /// </summary>
         /// <param name="message">Passed to the app.</param>

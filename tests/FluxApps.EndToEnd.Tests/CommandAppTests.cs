@@ -1,0 +1,107 @@
+using FluxApps;
+using FluxApps.TestApps;
+
+namespace FluxApps.EndToEnd.Tests;
+
+/// <summary>Command apps on the local backend: the program runs as every rank; the call yields its exit code and output files.</summary>
+public sealed class CommandAppTests(LocalRuntimeFixture fixture) : IClassFixture<LocalRuntimeFixture>
+{
+    [Fact]
+    public async Task EveryRankRunsTheProgramWithFluxsEnvironment()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        try
+        {
+            var future = CommandApps.GreetAsync("world", new FluxCallOptions { Runtime = fixture.Runtime, WorkingDirectory = dir });
+            FluxCommandResult result = await future;
+            Assert.True(result.Succeeded);
+            Assert.Equal(0, result.ExitCode);
+            Assert.Equal(future.JobId, result.JobId);
+            // Default output files sit in the job's working directory and outlive the call.
+            Assert.Equal(dir, Path.GetDirectoryName(result.StdoutPath));
+            Assert.EndsWith(".out", result.StdoutPath);
+            var lines = result.ReadStdout().Split('\n', StringSplitOptions.RemoveEmptyEntries).Order().ToArray();
+            Assert.Equal(["rank 0 of 2: world hello", "rank 1 of 2: world hello"], lines);
+            Assert.Equal("", result.ReadStderr());
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task NonZeroExitIsTheResultNotAnError()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        try
+        {
+            var result = await CommandApps.ExitWithAsync(3, new FluxCallOptions { Runtime = fixture.Runtime, WorkingDirectory = dir });
+            Assert.False(result.Succeeded);
+            Assert.Equal(3, result.ExitCode);
+            Assert.Null(result.Signal);
+            Assert.Equal("failing\n", result.ReadStderr());
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task OutputGoesWhereTheCommandSays()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        try
+        {
+            string path = Path.Combine(dir, "custom.txt");
+            var result = await CommandApps.EchoToAsync("to a file", path, fixture.Options);
+            Assert.Equal(path, result.StdoutPath);
+            Assert.Equal("to a file\n", File.ReadAllText(path));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task CancellingKillsTheProgram()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        try
+        {
+            using var cts = new CancellationTokenSource();
+            var future = CommandApps.SleepAsync(60, new FluxCallOptions { Runtime = fixture.Runtime, WorkingDirectory = dir }, cts.Token);
+            await FailureTests.WaitForState(future, FluxJobState.Run);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            cts.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await future);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task AMissingProgramFailsTheCallWithItsExitStatus()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        try
+        {
+            var result = await CommandApps.EchoToAsync("x", Path.Combine(dir, "o"), new FluxCallOptions
+            {
+                Runtime = fixture.Runtime,
+                Environment = new Dictionary<string, string?> { ["PATH"] = "/nonexistent" },
+            });
+            Assert.Equal(127, result.ExitCode); // the shell's "command not found"
+            Assert.Contains("echo", result.ReadStderr());
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+}
