@@ -22,13 +22,10 @@ public sealed class JobspecTests
     {
         get
         {
-            // shared/flux-rfc sits beside the repository (the repository's parent folder).
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                string candidate = Path.Combine(dir.FullName, "shared", "flux-rfc", "spec_25-schema.json");
-                if (File.Exists(candidate)) return candidate;
-            }
-            throw new FileNotFoundException("RFC 25's schema (shared/flux-rfc/spec_25-schema.json beside the repository) was not found.");
+            // A copy travels with the tests (Rfc/); shared/flux-rfc beside the repository is the same file.
+            string copy = Path.Combine(AppContext.BaseDirectory, "Rfc", "spec_25-schema.json");
+            if (File.Exists(copy)) return copy;
+            throw new FileNotFoundException($"RFC 25's schema was not found at {copy}.");
         }
     }
 

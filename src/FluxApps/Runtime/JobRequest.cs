@@ -30,10 +30,8 @@ internal sealed record JobResources(int Cpus, int Gpus, int MpiRanks, int Nodes,
         Check(FluxAppRules.CheckNodesVersusRanks(nodes, ranks), nameof(FluxCallOptions.Nodes), app);
         Check(FluxAppRules.CheckExclusive(exclusive, nodes), nameof(FluxCallOptions.Exclusive), app);
         Check(FluxAppRules.CheckTimeLimit(timeLimit), nameof(FluxCallOptions.TimeLimit), app);
-        if (string.IsNullOrWhiteSpace(name))
-            throw new ArgumentException($"{app.DisplayName}: Name = \"{name}\" is empty: a job needs a name.", nameof(FluxCallOptions.Name));
-        if (queue is not null && queue.Trim().Length == 0)
-            throw new ArgumentException($"{app.DisplayName}: Queue = \"{queue}\" is empty: use null for the default queue.", nameof(FluxCallOptions.Queue));
+        Check(FluxAppRules.CheckName(name), nameof(FluxCallOptions.Name), app);
+        Check(FluxAppRules.CheckQueue(queue), nameof(FluxCallOptions.Queue), app);
 
         double seconds = 0;
         if (timeLimit is not null) FluxAppRules.TryParseDuration(timeLimit, out seconds);
