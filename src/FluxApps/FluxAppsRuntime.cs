@@ -50,6 +50,9 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
     /// <summary>A description of the backend, e.g. <c>local: 2 cores, 0 GPUs</c>.</summary>
     public string BackendDescription => _backend.Description;
 
+    /// <summary>The URI of the Flux instance the runtime uses (for the <c>flux</c> CLI: <c>FLUX_URI=... flux jobs</c>); null on the local backend.</summary>
+    public string? FluxUri => (_backend as Backends.Flux.FluxJobBackend)?.Connection.Uri;
+
     /// <summary>Number of calls submitted and not yet completed.</summary>
     public int PendingCount => _pending.Count;
 

@@ -9,6 +9,7 @@ using FluxApps.Benchmarks;
 //   throughput [N] [P]   N trivial apps on the local backend vs N plain .NET processes, P at a time
 //   startup [K]          worker start vs bare .NET runtime start, K runs each
 //   pending [N]          N calls pending at once: threads, client memory, all complete
+//   flux [N]             N trivial apps on the Flux backend vs flux submit --cc=1-N --wait of a plain process
 string mode = args.Length > 0 ? args[0] : "help";
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
 
@@ -23,11 +24,15 @@ switch (mode)
     case "startup":
         await Startup.RunAsync(runs: Arg(1, 20));
         break;
+    case "flux":
+        await FluxThroughput.RunAsync(apps: Arg(1, 200));
+        break;
     case "pending":
         await Pending.RunAsync(calls: Arg(1, 10_000));
         break;
+    case "aot": await Aot.RunAsync(args[1..]); break;
     default:
-        Console.WriteLine("modes: inprocess | throughput [apps] [parallel] | startup [runs] | pending [calls]");
+        Console.WriteLine("modes: inprocess | throughput [apps] [parallel] | startup [runs] | pending [calls] | flux [apps]");
         break;
 }
 
