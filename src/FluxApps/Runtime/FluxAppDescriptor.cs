@@ -96,7 +96,10 @@ public sealed class FluxAppDescriptor
     /// <summary>File of the assembly that holds the app (empty in single-file and NativeAOT programs).</summary>
     public string AssemblyLocation => _assemblyLocation ??= AssemblyPaths.Of(DeclaringType.Assembly);
 
-    /// <summary>Identity of the build of the app's assembly (its module version id); payloads of another build are refused.</summary>
+    /// <summary>
+    /// Identity of the build of the app's assembly (its module version id, which NativeAOT keeps in the
+    /// program's metadata, so a self-executing AOT worker checks it too); payloads of another build are refused.
+    /// </summary>
     public Guid BuildId
     {
         get

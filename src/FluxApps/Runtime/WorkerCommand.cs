@@ -9,13 +9,21 @@ namespace FluxApps.Runtime;
 /// The command line that starts a worker: the caller's own runtime and dependency context
 /// running FluxApps.dll's worker entry point (<c>dotnet exec --runtimeconfig R --depsfile D FluxApps.dll</c>),
 /// so apps in the program, in class libraries, or in a test host all resolve as they do in the caller.
-/// A NativeAOT program has no such context and re-runs itself instead (its generated module
-/// initializer becomes the worker).
+/// A NativeAOT (or single-file) program has no such context and re-runs itself instead,
+/// as <c>PROGRAM --fluxapps-worker JOBDIR</c>: its generated module initializers run before
+/// <c>Main</c>, see the marker and become the worker (<see cref="Worker.FluxWorker.RunIfWorkerProcess"/>).
 /// </summary>
 internal sealed class WorkerCommand
 {
-    /// <summary>Environment variable that, when set to a job directory, makes a process a worker.</summary>
+    /// <summary>Environment variable with the job directory, set for every task (a worker's fallback when its command line names none).</summary>
     public const string JobDirectoryVariable = "FLUXAPPS_JOB_DIR";
+
+    /// <summary>
+    /// First argument of a self-executing worker (NativeAOT or single-file program re-run as a worker).
+    /// An argument, not only the environment: children of an app inherit its environment, and a
+    /// program the app starts must not take itself for the app's worker.
+    /// </summary>
+    public const string SelfWorkerArgument = "--fluxapps-worker";
 
     private WorkerCommand(string program, IReadOnlyList<string> arguments)
     {
@@ -43,7 +51,7 @@ internal sealed class WorkerCommand
         if (!RuntimeFeature.IsDynamicCodeSupported || AssemblyPaths.Of(typeof(WorkerCommand).Assembly).Length == 0)
         {
             string self = Environment.ProcessPath ?? throw new InvalidOperationException("FluxApps cannot find this program's path to start workers.");
-            return new WorkerCommand(self, Array.Empty<string>());
+            return new WorkerCommand(self, new[] { SelfWorkerArgument });
         }
         string host = FindDotnetHost();
         string fluxAppsDll = AssemblyPaths.Of(typeof(WorkerCommand).Assembly);

@@ -5,6 +5,7 @@ using System.IO;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.Loader;
+using System.Threading;
 using FluxApps.Runtime;
 using FluxApps.Serialization;
 
@@ -23,23 +24,66 @@ public static class FluxWorker
     /// <summary>Exit code of a rank that could not run the app (its error report is written).</summary>
     public const int WorkerFailedExitCode = 2;
 
+    // 1 once a module initializer has taken this process's job: nested or later initializers leave it alone.
+    private static int s_workerClaimed;
+
     /// <summary>
-    /// For programs published NativeAOT, which have no separate worker host: when this process was
-    /// started as a worker (<c>FLUXAPPS_JOB_DIR</c> is set) for an app of <paramref name="assembly"/>,
-    /// runs it and exits. Generated module initializers call this.
+    /// For programs that are their own worker (published NativeAOT or single-file), which have no
+    /// separate worker host: when this process was started as <c>PROGRAM --fluxapps-worker JOBDIR</c>,
+    /// runs the call and exits before <c>Main</c>. Each assembly's generated module initializer calls
+    /// this after registering its apps; NativeAOT runs every module initializer at start-up, in
+    /// dependency order, so the call runs in the initializer of the assembly that holds the app
+    /// (or of the entry assembly, or where the app cannot be found at all, which reports the error).
     /// </summary>
     public static void RunIfWorkerProcess(Assembly assembly)
     {
-        if (RuntimeFeature.IsDynamicCodeSupported) return; // JIT workers start in FluxApps.dll's own entry point
-        string? jobDir = Environment.GetEnvironmentVariable(WorkerCommand.JobDirectoryVariable);
-        if (string.IsNullOrEmpty(jobDir)) return;
+        string[] argv = Environment.GetCommandLineArgs();
+        if (argv.Length < 2 || !string.Equals(argv[1], WorkerCommand.SelfWorkerArgument, StringComparison.Ordinal)) return;
+        if (Volatile.Read(ref s_workerClaimed) != 0) return;
+        string? jobDir = argv.Length > 2 ? argv[2] : Environment.GetEnvironmentVariable(WorkerCommand.JobDirectoryVariable);
+        if (!IsThisAssemblysTurn(assembly, jobDir)) return;
+        if (Interlocked.Exchange(ref s_workerClaimed, 1) != 0) return;
         Environment.Exit(Run(jobDir));
+    }
+
+    /// <summary>
+    /// Whether the initializer of <paramref name="assembly"/> should run the call now: its app is
+    /// registered, or no later initializer could register it (it names this assembly, or the entry
+    /// assembly, or an assembly the program does not have), or the payload cannot be read (the run
+    /// reports why).
+    /// </summary>
+    private static bool IsThisAssemblysTurn(Assembly assembly, string? jobDirectory)
+    {
+        if (string.IsNullOrEmpty(jobDirectory)) return true;
+        Payload.ArgumentsHeader header;
+        try
+        {
+            string argsPath = Path.Combine(jobDirectory, Payload.ArgumentsFile);
+            header = Payload.ReadArgumentsHeader(new FluxReader(File.ReadAllBytes(argsPath)), argsPath);
+        }
+        catch (Exception)
+        {
+            return true;
+        }
+        if (FluxAppRegistry.TryGet(header.AppId, out _, out _)) return true;
+        // Under JIT (single-file) initializers run lazily, so none is sure to come before Main: run now, loading the app's assembly.
+        if (RuntimeFeature.IsDynamicCodeSupported) return true;
+        if (assembly == Assembly.GetEntryAssembly() || string.Equals(assembly.GetName().Name, header.AssemblyName, StringComparison.Ordinal)) return true;
+        try
+        {
+            Assembly.Load(new AssemblyName(header.AssemblyName));
+            return false; // the app's own assembly is part of the program: its initializer runs the call
+        }
+        catch (Exception)
+        {
+            return true;
+        }
     }
 
     /// <summary>Runs the call in <paramref name="jobDirectory"/> on this task's rank; returns the exit code.</summary>
     public static int Run(string? jobDirectory)
     {
-        int rank = int.TryParse(Environment.GetEnvironmentVariable("FLUX_TASK_RANK"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int r) ? r : 0;
+        int rank = ParseRank(Environment.GetEnvironmentVariable("FLUX_TASK_RANK"));
         if (string.IsNullOrEmpty(jobDirectory))
         {
             Console.Error.WriteLine("FluxApps worker: no job directory given (argument or FLUXAPPS_JOB_DIR).");
@@ -80,6 +124,22 @@ public static class FluxWorker
             Console.Error.WriteLine($"FluxApps worker rank {rank}: {report.Message}");
             return appThrew ? AppFailedExitCode : WorkerFailedExitCode;
         }
+    }
+
+    /// <summary>
+    /// The task's rank, 0 when unset or not a number. Parsed by hand: the first use of
+    /// <see cref="CultureInfo"/> loads ICU, which would cost a NativeAOT worker several milliseconds.
+    /// </summary>
+    private static int ParseRank(string? text)
+    {
+        if (string.IsNullOrEmpty(text) || text.Length > 9) return 0;
+        int value = 0;
+        foreach (char c in text)
+        {
+            if (!char.IsAsciiDigit(c)) return 0;
+            value = value * 10 + (c - '0');
+        }
+        return value;
     }
 
     private static (FluxAppDescriptor App, FluxAppEntryPoint Entry) FindApp(Payload.ArgumentsHeader header)
