@@ -1,5 +1,4 @@
 using System;
-using System.Globalization;
 
 namespace FluxApps;
 
@@ -57,8 +56,7 @@ public sealed class FluxAppContext
         return s_current;
     }
 
-    private static int ParseInt(string? text, int fallback) =>
-        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : fallback;
+    private static int ParseInt(string? text, int fallback) => Worker.FluxWorker.ParseNonNegative(text, fallback);
 
     /// <inheritdoc />
     public override string ToString() => $"job {JobId} rank {Rank}/{Size} (local {LocalRank})";

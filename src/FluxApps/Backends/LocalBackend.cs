@@ -193,19 +193,25 @@ internal sealed class LocalBackend : IJobBackend
             {
                 if (job.Stopping) break; // cancelled or timed out while starting
             }
-            var psi = new ProcessStartInfo("/bin/sh")
+            // Workers redirect their own output (StandardStreams), so they start directly; a command
+            // app's program may be anything, so a shell redirects for it.
+            var psi = request.Command is null ? new ProcessStartInfo(command[0]) : new ProcessStartInfo("/bin/sh");
+            psi.UseShellExecute = false;
+            psi.WorkingDirectory = request.WorkingDirectory;
+            if (request.Command is not null)
             {
-                UseShellExecute = false,
-                WorkingDirectory = request.WorkingDirectory,
-            };
-            psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add(LaunchScript);
-            psi.ArgumentList.Add("fluxapps-worker");
-            foreach (string part in command) psi.ArgumentList.Add(part);
+                psi.ArgumentList.Add("-c");
+                psi.ArgumentList.Add(LaunchScript);
+                psi.ArgumentList.Add("fluxapps-command");
+                psi.ArgumentList.Add(command[0]);
+            }
+            for (int i = 1; i < command.Count; i++) psi.ArgumentList.Add(command[i]);
             var env = psi.Environment;
             env.Remove("FLUX_URI");
             env["FLUXAPPS_STDOUT"] = stdout;
             env["FLUXAPPS_STDERR"] = stderr;
+            env[Worker.StandardStreams.StdoutVariable] = stdout;
+            env[Worker.StandardStreams.StderrVariable] = stderr;
             env[WorkerCommand.JobDirectoryVariable] = request.JobDirectory;
             env["FLUX_JOB_ID"] = request.Id.ToString();
             env["FLUX_JOB_SIZE"] = r.MpiRanks.ToString(CultureInfo.InvariantCulture);

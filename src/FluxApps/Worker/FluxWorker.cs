@@ -83,7 +83,8 @@ public static class FluxWorker
     /// <summary>Runs the call in <paramref name="jobDirectory"/> on this task's rank; returns the exit code.</summary>
     public static int Run(string? jobDirectory)
     {
-        int rank = ParseRank(Environment.GetEnvironmentVariable("FLUX_TASK_RANK"));
+        StandardStreams.RedirectFromEnvironment();
+        int rank = ParseNonNegative(Environment.GetEnvironmentVariable("FLUX_TASK_RANK"), 0);
         if (string.IsNullOrEmpty(jobDirectory))
         {
             Console.Error.WriteLine("FluxApps worker: no job directory given (argument or FLUXAPPS_JOB_DIR).");
@@ -127,16 +128,16 @@ public static class FluxWorker
     }
 
     /// <summary>
-    /// The task's rank, 0 when unset or not a number. Parsed by hand: the first use of
+    /// A non-negative integer from the environment, or <paramref name="fallback"/>. Parsed by hand: the first use of
     /// <see cref="CultureInfo"/> loads ICU, which would cost a NativeAOT worker several milliseconds.
     /// </summary>
-    private static int ParseRank(string? text)
+    internal static int ParseNonNegative(string? text, int fallback)
     {
-        if (string.IsNullOrEmpty(text) || text.Length > 9) return 0;
+        if (string.IsNullOrEmpty(text) || text.Length > 9) return fallback;
         int value = 0;
         foreach (char c in text)
         {
-            if (!char.IsAsciiDigit(c)) return 0;
+            if (!char.IsAsciiDigit(c)) return fallback;
             value = value * 10 + (c - '0');
         }
         return value;

@@ -176,6 +176,9 @@ internal static class Jobspec
             }
         }
         env[WorkerCommand.JobDirectoryVariable] = jobDirectory;
+        // Flux's shell writes the output files; a caller that is itself a local worker must not pass its own on.
+        env.Remove(Worker.StandardStreams.StdoutVariable);
+        env.Remove(Worker.StandardStreams.StderrVariable);
         return env;
     }
 }
