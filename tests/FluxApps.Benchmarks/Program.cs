@@ -10,6 +10,7 @@ using FluxApps.Benchmarks;
 //   startup [K]          worker start vs bare .NET runtime start, K runs each
 //   pending [N]          N calls pending at once: threads, client memory, all complete
 //   flux [N]             N trivial apps on the Flux backend vs flux submit --cc=1-N --wait of a plain process
+//   aot [N] [P] [K]      the NativeAOT sample: worker start and N apps, P at a time, against plain AOT processes
 string mode = args.Length > 0 ? args[0] : "help";
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
 
@@ -32,7 +33,7 @@ switch (mode)
         break;
     case "aot": await Aot.RunAsync(args[1..]); break;
     default:
-        Console.WriteLine("modes: inprocess | throughput [apps] [parallel] | startup [runs] | pending [calls] | flux [apps]");
+        Console.WriteLine("modes: inprocess | throughput [apps] [parallel] | startup [runs] | pending [calls] | flux [apps] | aot [apps] [parallel] [runs] [--no-publish]");
         break;
 }
 
