@@ -110,9 +110,9 @@ public abstract class FluxFuture
 
     internal void SetState(FluxJobState state) => _state = state;
 
-    internal void AddEvent(string name, string context = "")
+    internal void AddEvent(string name, string context = "", DateTimeOffset? timestamp = null)
     {
-        var e = new FluxJobEvent(name, DateTimeOffset.UtcNow, context);
+        var e = new FluxJobEvent(name, timestamp ?? DateTimeOffset.UtcNow, context);
         EventHandler<FluxJobEvent>? handler;
         lock (_gate)
         {

@@ -23,6 +23,6 @@ public enum FluxJobState
 
 /// <summary>One event of a job's life, as in Flux's job eventlog (RFC 18/21): submit, alloc, start, finish, exception, clean, ...</summary>
 /// <param name="Name">Event name, e.g. <c>"submit"</c>, <c>"start"</c>, <c>"finish"</c>, <c>"exception"</c>.</param>
-/// <param name="Timestamp">When it happened.</param>
+/// <param name="Timestamp">When it happened: Flux's own event time on the Flux backend, the local backend's clock otherwise.</param>
 /// <param name="Context">Short text of the event's context (e.g. <c>"status=0"</c>), or empty.</param>
 public sealed record FluxJobEvent(string Name, DateTimeOffset Timestamp, string Context);

@@ -26,6 +26,10 @@ public sealed class FluxCallTests(SingleBrokerFixture fixture) : IClassFixture<S
         var names = future.Events.Select(e => e.Name).ToList();
         Assert.Equal(["submit", "validate", "depend", "priority", "alloc", "start", "finish", "release", "free", "clean"], names);
         Assert.Contains("status=0", future.Events.Single(e => e.Name == "finish").Context);
+        // Event times are Flux's own (RFC 18 timestamps): in order, and within the call's lifetime.
+        var times = future.Events.Select(e => e.Timestamp).ToList();
+        Assert.Equal(times.Order(), times);
+        Assert.InRange(times[0], DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow);
         // Flux itself knows the job, by the same id, as completed.
         Assert.Equal("CD", await FluxCli.StatusAsync(fixture.Uri, id));
         Assert.Contains("Library.Add", await FluxCli.RunAsync(fixture.Uri, "jobs", "-a", "-n", "-o", "{name}", id.ToString()));

@@ -195,6 +195,12 @@ internal sealed class FluxJobBackend : IJobBackend
         CheckDrained();
     }
 
+    /// <summary>Flux's event time (seconds since the epoch, RFC 18) as a timestamp; now if it is missing.</summary>
+    private static DateTimeOffset FromUnixSeconds(double seconds) =>
+        seconds > 0 && !double.IsNaN(seconds) && !double.IsInfinity(seconds)
+            ? DateTimeOffset.UnixEpoch.AddTicks((long)(seconds * TimeSpan.TicksPerSecond))
+            : DateTimeOffset.UtcNow;
+
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static void OnEvent(nint f, nint arg)
     {
@@ -237,7 +243,7 @@ internal sealed class FluxJobBackend : IJobBackend
         if (fj.Tracker.Apply(entry)) job.Future.SetState(fj.Tracker.State);
         try
         {
-            job.Future.AddEvent(entry.Name, entry.ContextText);
+            job.Future.AddEvent(entry.Name, entry.ContextText, FromUnixSeconds(entry.Timestamp));
         }
         catch (Exception ex)
         {
