@@ -77,6 +77,22 @@ public sealed class SerializationTests
         Assert.Equal(0, r.Remaining - 5); // the count's varint is left
     }
 
+    [Theory]
+    [InlineData("plain ascii with \u007f and \u0000")]
+    [InlineData("\u0080 just past ascii")]
+    [InlineData("ünïcødé ✓ and 𝄞 (a surrogate pair)")]
+    [InlineData("a")]
+    public void AsciiAndNonAsciiStringsRoundTrip(string text)
+    {
+        var w = new FluxWriter();
+        w.WriteString(text);
+        w.WriteString(text + text);
+        var r = new FluxReader(w.ToArray());
+        Assert.Equal(text, r.ReadString());
+        Assert.Equal(text + text, r.ReadString());
+        Assert.Equal(0, r.Remaining);
+    }
+
     [Fact]
     public void TruncatedPayloadsFailWithAClearError()
     {

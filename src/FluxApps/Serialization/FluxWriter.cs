@@ -124,6 +124,14 @@ public sealed class FluxWriter
             WriteVarUInt32(0);
             return;
         }
+        if (IsAscii(value))
+        {
+            // Narrowed by hand, like FluxReader widens it: no UTF-8 encoder on a worker's path.
+            WriteVarUInt32((uint)value.Length + 1);
+            var target = Reserve(value.Length);
+            for (int i = 0; i < value.Length; i++) target[i] = (byte)value[i];
+            return;
+        }
         int max = Encoding.UTF8.GetMaxByteCount(value.Length);
         if (max <= 256)
         {
@@ -138,6 +146,13 @@ public sealed class FluxWriter
             WriteVarUInt32((uint)n + 1);
             Encoding.UTF8.GetBytes(value, Reserve(n));
         }
+    }
+
+    private static bool IsAscii(string value)
+    {
+        foreach (char c in value)
+            if (c >= 0x80) return false;
+        return true;
     }
 
     /// <summary>Writes a byte array (null allowed).</summary>
