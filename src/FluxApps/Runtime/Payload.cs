@@ -108,12 +108,10 @@ internal static class Payload
         return new ErrorReport(kind, rank, r.ReadString() ?? "", r.ReadString() ?? "", r.ReadString() ?? "");
     }
 
-    /// <summary>Writes a whole file, atomically (temp file then rename), so a reader never sees half of it.</summary>
-    public static void WriteFile(string path, ReadOnlySpan<byte> bytes)
-    {
-        string tmp = path + ".tmp";
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
-            fs.Write(bytes);
-        File.Move(tmp, path, overwrite: true);
-    }
+    /// <summary>
+    /// Writes a whole file. No temp-file-and-rename: the other side only reads it after this
+    /// process has exited (worker files) or before the worker starts (arguments), so a plain write
+    /// is safe, and it keeps file-system work off the worker's start-up.
+    /// </summary>
+    public static void WriteFile(string path, ReadOnlySpan<byte> bytes) => File.WriteAllBytes(path, bytes);
 }
