@@ -18,7 +18,7 @@ namespace FluxApps.Backends;
 /// </summary>
 internal sealed class LocalBackend : IJobBackend
 {
-    // Runs the worker with stdout/stderr appended to the job's files, then gets out of the way (exec).
+    // Runs a command app's program with stdout/stderr appended to its files, then gets out of the way (exec).
     private const string LaunchScript = "exec \"$@\" >>\"$FLUXAPPS_STDOUT\" 2>>\"$FLUXAPPS_STDERR\"";
 
     private readonly FluxAppsRuntime _runtime;
@@ -208,10 +208,19 @@ internal sealed class LocalBackend : IJobBackend
             for (int i = 1; i < command.Count; i++) psi.ArgumentList.Add(command[i]);
             var env = psi.Environment;
             env.Remove("FLUX_URI");
-            env["FLUXAPPS_STDOUT"] = stdout;
-            env["FLUXAPPS_STDERR"] = stderr;
-            env[Worker.StandardStreams.StdoutVariable] = stdout;
-            env[Worker.StandardStreams.StderrVariable] = stderr;
+            if (request.Command is null)
+            {
+                env[Worker.StandardStreams.StdoutVariable] = stdout;
+                env[Worker.StandardStreams.StderrVariable] = stderr;
+            }
+            else
+            {
+                env["FLUXAPPS_STDOUT"] = stdout;
+                env["FLUXAPPS_STDERR"] = stderr;
+                // The program is not a worker: it must not redirect itself into this job's files.
+                env.Remove(Worker.StandardStreams.StdoutVariable);
+                env.Remove(Worker.StandardStreams.StderrVariable);
+            }
             env[WorkerCommand.JobDirectoryVariable] = request.JobDirectory;
             env["FLUX_JOB_ID"] = request.Id.ToString();
             env["FLUX_JOB_SIZE"] = r.MpiRanks.ToString(CultureInfo.InvariantCulture);
