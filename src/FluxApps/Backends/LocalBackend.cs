@@ -54,10 +54,6 @@ internal sealed class LocalBackend : IJobBackend
 
     public string Description => $"local: {_cpus.Length} cores, {_gpus.Length} GPUs";
 
-    public int CoreCount => _cpus.Length;
-
-    public int GpuCount => _gpus.Length;
-
     private static string[] DetectGpus(int? requested)
     {
         if (requested is int n)

@@ -59,7 +59,7 @@ public static class FluxWorker
         try
         {
             string argsPath = Path.Combine(jobDirectory, Payload.ArgumentsFile);
-            header = Payload.ReadArgumentsHeader(new FluxReader(File.ReadAllBytes(argsPath)), argsPath);
+            header = Payload.ReadArgumentsHeader(new FluxReader(ReadArguments(argsPath)), argsPath);
         }
         catch (Exception)
         {
@@ -80,6 +80,19 @@ public static class FluxWorker
         }
     }
 
+    // The arguments payload, read once: every module initializer's turn check and the run share it.
+    private static string? s_argumentsPath;
+    private static byte[]? s_arguments;
+
+    private static byte[] ReadArguments(string argsPath)
+    {
+        if (s_arguments is not null && string.Equals(s_argumentsPath, argsPath, StringComparison.Ordinal)) return s_arguments;
+        byte[] bytes = File.ReadAllBytes(argsPath);
+        s_argumentsPath = argsPath;
+        s_arguments = bytes;
+        return bytes;
+    }
+
     /// <summary>Runs the call in <paramref name="jobDirectory"/> on this task's rank; returns the exit code.</summary>
     public static int Run(string? jobDirectory)
     {
@@ -95,7 +108,7 @@ public static class FluxWorker
         try
         {
             string argsPath = Path.Combine(jobDirectory, Payload.ArgumentsFile);
-            arguments = new FluxReader(File.ReadAllBytes(argsPath));
+            arguments = new FluxReader(ReadArguments(argsPath));
             var header = Payload.ReadArgumentsHeader(arguments, argsPath);
             var (app, entry) = FindApp(header);
             if (app.BuildId != header.BuildId)
