@@ -27,6 +27,12 @@ public sealed class FluxAppsOptions
     /// </summary>
     public string? WorkingDirectory { get; init; }
 
+    /// <summary>
+    /// Local backend: start ranks with <see cref="System.Diagnostics.Process"/> rather than posix_spawn and pidfds
+    /// (what systems without them get). For tests of that path; also <c>FLUXAPPS_LOCAL_SPAWN=process</c>.
+    /// </summary>
+    internal bool LocalSpawnWithProcess { get; init; }
+
     /// <summary>Keep each call's files after it completes (for debugging). Default false.</summary>
     public bool KeepJobFiles { get; init; }
 

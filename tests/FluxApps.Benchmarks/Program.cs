@@ -170,9 +170,13 @@ internal static class Pending
         var options = new FluxCallOptions { Runtime = runtime };
         var self = Process.GetCurrentProcess();
         int threadsBefore = self.Threads.Count;
+        long rssBefore = self.WorkingSet64;
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
         var futures = Enumerable.Range(0, calls).Select(i => BenchApps.NopAsync(i, options)).ToList();
-        Console.WriteLine($"pending: {calls} calls submitted in {clock.Elapsed.TotalSeconds:F2} s; {runtime.PendingCount} pending");
+        long allocatedSubmitted = GC.GetTotalAllocatedBytes(precise: true);
+        Console.WriteLine($"pending: {calls} calls submitted in {clock.Elapsed.TotalSeconds:F2} s; {runtime.PendingCount} pending; " +
+                          $"{(allocatedSubmitted - allocatedBefore) / calls} B allocated per submission; RSS {rssBefore / 1048576} MiB before, {Process.GetCurrentProcess().WorkingSet64 / 1048576} MiB after");
         var all = Task.WhenAll(futures.Select(f => f.AsTask()));
         int maxThreads = 0;
         while (!all.IsCompleted)
@@ -183,7 +187,10 @@ internal static class Pending
             Console.Write($"\r  {futures.Count(f => f.IsCompleted)}/{calls} done, {self.Threads.Count} threads, RSS {self.WorkingSet64 / 1048576} MiB   ");
         }
         var results = await all;
+        long allocatedEnd = GC.GetTotalAllocatedBytes(precise: true);
         Console.WriteLine();
+        Console.WriteLine($"  {(allocatedEnd - allocatedSubmitted) / calls} B allocated per completion (backend, worker start, result; includes this monitor); " +
+                          $"GCs gen0 {GC.CollectionCount(0)}, gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)}");
         if (!results.SequenceEqual(Enumerable.Range(0, calls))) throw new InvalidOperationException("wrong results");
         long peakRss = PeakRssKiB();
         Console.WriteLine($"RESULT pending: {calls} calls all completed in {clock.Elapsed.TotalSeconds:F1} s; " +

@@ -4,7 +4,12 @@ using FluxApps.TestApps;
 namespace FluxApps.EndToEnd.Tests;
 
 /// <summary>Calls generated stubs for real: each call runs in a worker process and comes back.</summary>
-public sealed class CallTests(LocalRuntimeFixture fixture) : IClassFixture<LocalRuntimeFixture>
+public sealed class CallTests(LocalRuntimeFixture fixture) : CallTestsBase<LocalRuntimeFixture>(fixture);
+
+/// <summary>The same tests with ranks started through System.Diagnostics.Process (systems without pidfds).</summary>
+public sealed class CallTestsWithProcessSpawn(ProcessSpawnRuntimeFixture fixture) : CallTestsBase<ProcessSpawnRuntimeFixture>(fixture);
+
+public abstract class CallTestsBase<TFixture>(TFixture fixture) : IClassFixture<TFixture> where TFixture : LocalRuntimeFixture
 {
     private FluxCallOptions Options => fixture.Options;
 

@@ -4,7 +4,12 @@ using FluxApps.TestApps;
 namespace FluxApps.EndToEnd.Tests;
 
 /// <summary>Command apps on the local backend: the program runs as every rank; the call yields its exit code and output files.</summary>
-public sealed class CommandAppTests(LocalRuntimeFixture fixture) : IClassFixture<LocalRuntimeFixture>
+public sealed class CommandAppTests(LocalRuntimeFixture fixture) : CommandAppTestsBase<LocalRuntimeFixture>(fixture);
+
+/// <summary>The same tests with ranks started through System.Diagnostics.Process (systems without pidfds).</summary>
+public sealed class CommandAppTestsWithProcessSpawn(ProcessSpawnRuntimeFixture fixture) : CommandAppTestsBase<ProcessSpawnRuntimeFixture>(fixture);
+
+public abstract class CommandAppTestsBase<TFixture>(TFixture fixture) : IClassFixture<TFixture> where TFixture : LocalRuntimeFixture
 {
     [Fact]
     public async Task EveryRankRunsTheProgramWithFluxsEnvironment()
@@ -78,6 +83,27 @@ public sealed class CommandAppTests(LocalRuntimeFixture fixture) : IClassFixture
             cts.Cancel();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await future);
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task ProgramsStartWithNoSignalBlockedOrIgnored()
+    {
+        // .NET ignores SIGPIPE and blocks signals on some threads; a rank must start as a shell would start it.
+        string dir = TestPaths.NewTempDirectory();
+        try
+        {
+            var result = await CommandApps.SignalStateAsync(new FluxCallOptions { Runtime = fixture.Runtime, WorkingDirectory = dir });
+            Assert.Equal(0, result.ExitCode);
+            var lines = result.ReadStdout().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(2, lines.Length);
+            Assert.Matches(@"^SigBlk:\s+0+$", lines[0]);
+            // System.Diagnostics.Process leaves SIGPIPE ignored in its children (0x1000); posix_spawn resets every signal.
+            Assert.Matches(fixture.SpawnWithProcess ? @"^SigIgn:\s+0+(1000)?$" : @"^SigIgn:\s+0+$", lines[1]);
         }
         finally
         {

@@ -5,7 +5,12 @@ using FluxApps.TestApps;
 namespace FluxApps.EndToEnd.Tests;
 
 /// <summary>Every way a call can fail completes its future with the right exception, never a hang.</summary>
-public sealed class FailureTests(LocalRuntimeFixture fixture) : IClassFixture<LocalRuntimeFixture>
+public sealed class FailureTests(LocalRuntimeFixture fixture) : FailureTestsBase<LocalRuntimeFixture>(fixture);
+
+/// <summary>The same tests with ranks started through System.Diagnostics.Process (systems without pidfds).</summary>
+public sealed class FailureTestsWithProcessSpawn(ProcessSpawnRuntimeFixture fixture) : FailureTestsBase<ProcessSpawnRuntimeFixture>(fixture);
+
+public abstract class FailureTestsBase<TFixture>(TFixture fixture) : IClassFixture<TFixture> where TFixture : LocalRuntimeFixture
 {
     private FluxCallOptions Options => fixture.Options;
 

@@ -3,16 +3,30 @@ using FluxApps;
 namespace FluxApps.EndToEnd.Tests;
 
 /// <summary>One local runtime shared by a test class; its working directory is private to the run.</summary>
-public sealed class LocalRuntimeFixture : IAsyncLifetime
+public class LocalRuntimeFixture : IAsyncLifetime
 {
     public FluxAppsRuntime Runtime { get; private set; } = null!;
 
     public FluxCallOptions Options => new() { Runtime = Runtime };
 
+    /// <summary>Whether ranks start through System.Diagnostics.Process (the path of systems without pidfds) rather than posix_spawn.</summary>
+    public virtual bool SpawnWithProcess => false;
+
     public async Task InitializeAsync() =>
-        Runtime = await FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Local, WorkingDirectory = TestPaths.WorkRoot });
+        Runtime = await FluxAppsRuntime.StartAsync(new FluxAppsOptions
+        {
+            Backend = FluxBackend.Local,
+            WorkingDirectory = TestPaths.WorkRoot,
+            LocalSpawnWithProcess = SpawnWithProcess,
+        });
 
     public async Task DisposeAsync() => await Runtime.DisposeAsync();
+}
+
+/// <summary>A local runtime that starts its ranks with System.Diagnostics.Process.</summary>
+public sealed class ProcessSpawnRuntimeFixture : LocalRuntimeFixture
+{
+    public override bool SpawnWithProcess => true;
 }
 
 internal static class TestPaths

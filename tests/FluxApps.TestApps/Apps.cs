@@ -182,6 +182,10 @@ public static partial class CommandApps
     [FluxApp]
     public static FluxCommand Sleep(int seconds) => new("sleep", seconds.ToString());
 
+    /// <summary>Prints the signal lines of its /proc status: blocked, ignored.</summary>
+    [FluxApp]
+    public static FluxCommand SignalState() => new("grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status");
+
     /// <summary>Writes to files the caller names.</summary>
     [FluxApp]
     public static FluxCommand EchoTo(string text, string stdout) => new("echo", text) { StdoutPath = stdout, StderrPath = stdout + ".err" };

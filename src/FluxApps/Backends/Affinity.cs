@@ -13,6 +13,9 @@ internal static partial class Affinity
 {
     private const int SetSize = 128; // bytes: cpu_set_t for 1024 CPUs
 
+    /// <summary>Bytes of a raw affinity mask (<see cref="TryGetCurrentThreadMask"/>).</summary>
+    public const int MaskBytes = SetSize;
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial int sched_getaffinity(int pid, nuint cpusetsize, Span<byte> mask);
 
@@ -43,4 +46,10 @@ internal static partial class Affinity
             if (cpu >= 0 && cpu < SetSize * 8) mask[cpu / 8] |= (byte)(1 << (cpu % 8));
         return sched_setaffinity(0, SetSize, mask) == 0;
     }
+
+    /// <summary>Copies the calling thread's raw affinity mask into <paramref name="mask"/> (<see cref="MaskBytes"/> long); false where it cannot be read.</summary>
+    public static bool TryGetCurrentThreadMask(Span<byte> mask) => IsSupported && sched_getaffinity(0, SetSize, mask) == 0;
+
+    /// <summary>Restores a mask read by <see cref="TryGetCurrentThreadMask"/>.</summary>
+    public static bool SetCurrentThreadMask(ReadOnlySpan<byte> mask) => IsSupported && sched_setaffinity(0, SetSize, mask) == 0;
 }

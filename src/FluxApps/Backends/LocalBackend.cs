@@ -29,6 +29,7 @@ internal sealed class LocalBackend : IJobBackend
     private readonly bool[] _gpuBusy;
     private readonly bool _pin;
     private readonly bool _machineHasGpus;
+    private readonly NativeSpawner? _spawner;
     private readonly object _gate = new();
     private readonly object _spawnGate = new();
     private readonly SortedSet<LocalJob> _queue = new(LocalJob.QueueOrder);
@@ -50,6 +51,7 @@ internal sealed class LocalBackend : IJobBackend
         _coreBusy = new bool[_cpus.Length];
         _gpuBusy = new bool[_gpus.Length];
         _pin = runtime.Options.PinWorkers && Affinity.IsSupported;
+        _spawner = runtime.Options.LocalSpawnWithProcess ? null : NativeSpawner.Shared;
     }
 
     public string Description => $"local: {_cpus.Length} cores, {_gpus.Length} GPUs";
@@ -177,79 +179,35 @@ internal sealed class LocalBackend : IJobBackend
         var future = request.Future;
         future.AddEvent("alloc", $"cores={string.Join(',', job.Cores.Select(c => _cpus[c]))}" + (job.Gpus.Length > 0 ? $" gpus={string.Join(',', job.Gpus.Select(g => _gpus[g]))}" : ""));
         future.SetState(FluxJobState.Run);
-        job.Processes = new Process?[r.MpiRanks];
+        job.Processes = new RankProcess?[r.MpiRanks];
         var command = request.TaskCommand(_runtime.Worker);
-        string stdout = request.StdoutPath;
-        string stderr = request.StderrPath;
         int coresPerRank = r.Exclusive ? Math.Max(r.Cpus, job.Cores.Length / r.MpiRanks) : r.Cpus;
         int gpusPerRank = r.Exclusive ? job.Gpus.Length / r.MpiRanks : r.Gpus;
+        // Read once per job: every rank starts from the caller's environment as it is now.
+        System.Collections.IDictionary callerEnvironment = Environment.GetEnvironmentVariables();
+        var environment = new List<KeyValuePair<string, string?>>(16);
         for (int rank = 0; rank < r.MpiRanks; rank++)
         {
             lock (_gate)
             {
                 if (job.Stopping) break; // cancelled or timed out while starting
             }
-            // Workers redirect their own output (StandardStreams), so they start directly; a command
-            // app's program may be anything, so a shell redirects for it.
-            var psi = request.Command is null ? new ProcessStartInfo(command[0]) : new ProcessStartInfo("/bin/sh");
-            psi.UseShellExecute = false;
-            psi.WorkingDirectory = request.WorkingDirectory;
-            if (request.Command is not null)
-            {
-                psi.ArgumentList.Add("-c");
-                psi.ArgumentList.Add(LaunchScript);
-                psi.ArgumentList.Add("fluxapps-command");
-                psi.ArgumentList.Add(command[0]);
-            }
-            for (int i = 1; i < command.Count; i++) psi.ArgumentList.Add(command[i]);
-            var env = psi.Environment;
-            env.Remove("FLUX_URI");
-            if (request.Command is null)
-            {
-                env[Worker.StandardStreams.StdoutVariable] = stdout;
-                env[Worker.StandardStreams.StderrVariable] = stderr;
-            }
-            else
-            {
-                env["FLUXAPPS_STDOUT"] = stdout;
-                env["FLUXAPPS_STDERR"] = stderr;
-                // The program is not a worker: it must not redirect itself into this job's files.
-                env.Remove(Worker.StandardStreams.StdoutVariable);
-                env.Remove(Worker.StandardStreams.StderrVariable);
-            }
-            env[WorkerCommand.JobDirectoryVariable] = request.JobDirectory;
-            env["FLUX_JOB_ID"] = request.Id.ToString();
-            env["FLUX_JOB_SIZE"] = r.MpiRanks.ToString(CultureInfo.InvariantCulture);
-            env["FLUX_JOB_NNODES"] = "1";
-            env["FLUX_TASK_RANK"] = rank.ToString(CultureInfo.InvariantCulture);
-            env["FLUX_TASK_LOCAL_ID"] = rank.ToString(CultureInfo.InvariantCulture);
             var rankCores = job.Cores.AsSpan(rank * coresPerRank, coresPerRank).ToArray();
             var rankCpus = rankCores.Select(c => _cpus[c]).Distinct().ToArray();
-            env["FLUXAPPS_CORES"] = string.Join(',', rankCpus);
-            if (_machineHasGpus)
-            {
-                env["CUDA_VISIBLE_DEVICES"] = gpusPerRank == 0
-                    ? "-1"
-                    : string.Join(',', job.Gpus.AsSpan(rank * gpusPerRank, gpusPerRank).ToArray().Select(g => _gpus[g]));
-            }
-            Override(env, request.Environment);
-            Override(env, request.Command?.Environment);
-            var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-            int rankCopy = rank;
-            process.Exited += (_, _) => OnRankExited(job, rankCopy);
-            lock (_gate) job.Processes[rank] = process; // before Start: Exited may fire at once
+            string? visibleGpus = !_machineHasGpus ? null
+                : gpusPerRank == 0 ? "-1"
+                : string.Join(',', job.Gpus.AsSpan(rank * gpusPerRank, gpusPerRank).ToArray().Select(g => _gpus[g]));
+            RankEnvironment(environment, request, rank, rankCpus, visibleGpus);
+            RankProcess process;
             try
             {
-                StartPinned(process, rankCpus);
+                process = _spawner is not null
+                    ? StartNative(job, rank, command, environment, callerEnvironment, rankCpus)
+                    : StartManaged(job, rank, command, environment, rankCpus);
             }
             catch (Exception ex)
             {
-                process.Dispose();
-                lock (_gate)
-                {
-                    job.Processes[rank] = null;
-                    job.Stopping = true;
-                }
+                lock (_gate) job.Stopping = true;
                 KillRanks(job);
                 // Ranks never started count as exited so the job can still finish.
                 lock (_gate) job.Exited += r.MpiRanks - rank;
@@ -278,44 +236,163 @@ internal sealed class LocalBackend : IJobBackend
         KillRanks(job);
     }
 
-    private static void Override(IDictionary<string, string?> env, IReadOnlyDictionary<string, string?>? overrides)
+    /// <summary>
+    /// What a rank's environment changes from the caller's, in order (later entries win, null removes):
+    /// Flux's job and task variables, the cores and GPUs it holds, then the call's own variables.
+    /// </summary>
+    private void RankEnvironment(List<KeyValuePair<string, string?>> env, JobRequest request, int rank, int[] cpus, string? visibleGpus)
     {
-        if (overrides is null) return;
-        foreach (var (key, value) in overrides)
+        var r = request.Resources;
+        env.Clear();
+        env.Add(new("FLUX_URI", null));
+        // A caller that is itself a worker must not pass its own output files on.
+        env.Add(new(Worker.StandardStreams.StdoutVariable, null));
+        env.Add(new(Worker.StandardStreams.StderrVariable, null));
+        env.Add(new(WorkerCommand.JobDirectoryVariable, request.JobDirectory));
+        env.Add(new("FLUX_JOB_ID", request.Id.ToString()));
+        env.Add(new("FLUX_JOB_SIZE", r.MpiRanks.ToString(CultureInfo.InvariantCulture)));
+        env.Add(new("FLUX_JOB_NNODES", "1"));
+        string rankText = rank.ToString(CultureInfo.InvariantCulture);
+        env.Add(new("FLUX_TASK_RANK", rankText));
+        env.Add(new("FLUX_TASK_LOCAL_ID", rankText));
+        env.Add(new("FLUXAPPS_CORES", cpus.Length == 1 ? cpus[0].ToString(CultureInfo.InvariantCulture) : string.Join(',', cpus)));
+        if (visibleGpus is not null) env.Add(new("CUDA_VISIBLE_DEVICES", visibleGpus));
+        if (request.Environment is not null) env.AddRange(request.Environment);
+        if (request.Command?.Environment is not null) env.AddRange(request.Command.Environment);
+    }
+
+    /// <summary>Starts a rank with posix_spawn: output files opened for it, a worker or the command's program run directly.</summary>
+    private RankProcess StartNative(LocalJob job, int rank, IReadOnlyList<string> command, List<KeyValuePair<string, string?>> environment,
+        System.Collections.IDictionary callerEnvironment, int[] cpus)
+    {
+        var request = job.Request;
+        IReadOnlyList<string> argv = command;
+        if (request.Command is not null)
+        {
+            // Through a shell, so the program is looked up on the job's PATH and a missing one exits 127, as under Flux.
+            var viaShell = new List<string>(command.Count + 3) { "/bin/sh", "-c", "exec \"$@\"", "fluxapps-command" };
+            viaShell.AddRange(command);
+            argv = viaShell;
+        }
+        var handle = new NativeRank(this, job, rank);
+        lock (_gate) job.Processes![rank] = handle;
+        WithAffinity(cpus, () => handle.Child = _spawner!.Spawn(argv, request.WorkingDirectory, request.StdoutPath, request.StderrPath,
+            callerEnvironment, environment, static (exitCode, state) => ((NativeRank)state!).Exited(exitCode), handle));
+        return handle;
+    }
+
+    /// <summary>Starts a rank with <see cref="Process"/> (systems without pidfd or posix_spawn_file_actions_addchdir_np).</summary>
+    private RankProcess StartManaged(LocalJob job, int rank, IReadOnlyList<string> command, List<KeyValuePair<string, string?>> environment, int[] cpus)
+    {
+        var request = job.Request;
+        // Workers redirect their own output (StandardStreams); a command app's program may be anything, so a shell redirects for it.
+        var psi = request.Command is null ? new ProcessStartInfo(command[0]) : new ProcessStartInfo("/bin/sh");
+        psi.UseShellExecute = false;
+        psi.WorkingDirectory = request.WorkingDirectory;
+        if (request.Command is not null)
+        {
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(LaunchScript);
+            psi.ArgumentList.Add("fluxapps-command");
+            psi.ArgumentList.Add(command[0]);
+        }
+        for (int i = 1; i < command.Count; i++) psi.ArgumentList.Add(command[i]);
+        var env = psi.Environment;
+        foreach (var (key, value) in environment)
         {
             if (value is null) env.Remove(key);
             else env[key] = value;
         }
+        if (request.Command is null)
+        {
+            env[Worker.StandardStreams.StdoutVariable] = request.StdoutPath;
+            env[Worker.StandardStreams.StderrVariable] = request.StderrPath;
+        }
+        else
+        {
+            env["FLUXAPPS_STDOUT"] = request.StdoutPath;
+            env["FLUXAPPS_STDERR"] = request.StderrPath;
+        }
+        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        var handle = new ManagedRank(process);
+        process.Exited += (_, _) =>
+        {
+            int exitCode = 0;
+            try { exitCode = process.ExitCode; } catch (InvalidOperationException) { }
+            process.Dispose();
+            OnRankExited(job, rank, exitCode);
+        };
+        lock (_gate) job.Processes![rank] = handle; // before Start: Exited may fire at once
+        try
+        {
+            WithAffinity(cpus, () => process.Start());
+        }
+        catch
+        {
+            process.Dispose();
+            lock (_gate) job.Processes![rank] = null;
+            throw;
+        }
+        return handle;
     }
 
-    private void StartPinned(Process process, int[] cpus)
+    /// <summary>
+    /// Runs <paramref name="start"/> with this thread pinned to <paramref name="cpus"/>: a child inherits the
+    /// affinity of the thread that forks it, so the rank is pinned from its first instruction.
+    /// </summary>
+    private void WithAffinity(int[] cpus, Action start)
     {
         if (!_pin)
         {
-            process.Start();
+            start();
             return;
         }
         lock (_spawnGate)
         {
-            int[]? original = Affinity.GetCurrentThreadCpus();
+            Span<byte> original = stackalloc byte[Affinity.MaskBytes];
+            bool saved = Affinity.TryGetCurrentThreadMask(original);
             Affinity.SetCurrentThreadCpus(cpus);
             try
             {
-                process.Start();
+                start();
             }
             finally
             {
-                if (original is not null) Affinity.SetCurrentThreadCpus(original);
+                if (saved) Affinity.SetCurrentThreadMask(original);
             }
         }
     }
 
-    private void OnRankExited(LocalJob job, int rank)
+    /// <summary>A started rank: its process, to kill.</summary>
+    private abstract class RankProcess
     {
-        Process? process;
-        lock (_gate) process = job.Processes?[rank];
-        int exitCode = 0;
-        try { exitCode = process?.ExitCode ?? 0; } catch (InvalidOperationException) { }
+        public abstract void KillTree();
+    }
+
+    private sealed class ManagedRank(Process process) : RankProcess
+    {
+        public override void KillTree()
+        {
+            try { process.Kill(entireProcessTree: true); }
+            catch (InvalidOperationException) { }
+            catch (System.ComponentModel.Win32Exception) { }
+        }
+    }
+
+    private sealed class NativeRank(LocalBackend backend, LocalJob job, int rank) : RankProcess
+    {
+        public volatile NativeSpawner.Child? Child;
+
+        public void Exited(int exitCode) => backend.OnRankExited(job, rank, exitCode);
+
+        public override void KillTree()
+        {
+            if (Child is { } child) backend._spawner!.KillTree(child);
+        }
+    }
+
+    private void OnRankExited(LocalJob job, int rank, int exitCode)
+    {
         bool killOthers = false;
         bool last;
         lock (_gate)
@@ -329,7 +406,6 @@ internal sealed class LocalBackend : IJobBackend
             job.Exited++;
             last = job.Exited >= job.Request.Resources.MpiRanks;
         }
-        process?.Dispose();
         if (killOthers && !last) KillRanks(job); // one rank failing fails the job: stop the rest now
         if (!last) return;
         job.TimeLimitTimer?.Dispose();
@@ -400,14 +476,9 @@ internal sealed class LocalBackend : IJobBackend
 
     private void KillRanks(LocalJob job)
     {
-        Process?[] processes;
-        lock (_gate) processes = job.Processes?.ToArray() ?? Array.Empty<Process?>();
-        foreach (var p in processes)
-        {
-            try { p?.Kill(entireProcessTree: true); }
-            catch (InvalidOperationException) { }
-            catch (System.ComponentModel.Win32Exception) { }
-        }
+        RankProcess?[] processes;
+        lock (_gate) processes = job.Processes?.ToArray() ?? Array.Empty<RankProcess?>();
+        foreach (var p in processes) p?.KillTree();
     }
 
     public void Cancel(JobRequest request)
@@ -470,7 +541,7 @@ internal sealed class LocalBackend : IJobBackend
         public long Sequence { get; }
         public int[] Cores = Array.Empty<int>();
         public int[] Gpus = Array.Empty<int>();
-        public Process?[]? Processes;
+        public RankProcess?[]? Processes;
         public Timer? TimeLimitTimer;
         public int Exited;
         public int FailedRank = -1;
