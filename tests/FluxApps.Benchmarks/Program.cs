@@ -137,6 +137,13 @@ internal static class Startup
         }
         // Drop the first runs (disk cache) and take medians.
         double bareMs = Median(bare.Skip(2)), workerMs = Median(worker.Skip(2));
+        if (Environment.GetEnvironmentVariable("FLUXAPPS_BENCH_KEEP") is { Length: > 0 } keep)
+        {
+            // A copy of the call's directory outlives the runtime, to time the worker by hand.
+            Directory.CreateDirectory(keep);
+            foreach (string f in Directory.GetFiles(jobDir)) File.Copy(f, Path.Combine(keep, Path.GetFileName(f)), true);
+        }
+        Console.WriteLine($"  worker: {string.Join(' ', command)}");
         Console.WriteLine($"RESULT worker start (JIT): worker {workerMs:F1} ms, bare runtime start {bareMs:F1} ms, " +
                           $"worker adds {workerMs - bareMs:F1} ms (ratio {workerMs / bareMs:F3}), median of {runs}");
         Directory.Delete(dir, true);

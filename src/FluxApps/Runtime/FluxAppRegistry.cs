@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.ComponentModel;
 
 namespace FluxApps.Runtime;
@@ -11,23 +10,40 @@ namespace FluxApps.Runtime;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class FluxAppRegistry
 {
-    // A plain Dictionary of reference types: its code is precompiled in the framework, which
-    // keeps it off the worker's start-up path (a generic over our own value types would be JIT-compiled).
-    private static readonly Dictionary<string, Registration> s_apps = new(StringComparer.Ordinal);
+    // An array searched in order: a worker's start-up then loads no System.Collections facade and
+    // JIT-compiles no dictionary to find its app. An assembly registers its apps once; a worker looks one up once.
+    private static readonly object s_gate = new();
+    private static Registration[] s_apps = new Registration[8];
+    private static int s_count;
 
     /// <summary>Registers an app and its generated entry point.</summary>
     public static void Register(FluxAppDescriptor app, FluxAppEntryPoint entryPoint)
     {
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(entryPoint);
-        lock (s_apps) s_apps[app.Id] = new Registration(app, entryPoint);
+        var registration = new Registration(app, entryPoint);
+        lock (s_gate)
+        {
+            int index = IndexOf(app.Id);
+            if (index >= 0)
+            {
+                s_apps[index] = registration;
+                return;
+            }
+            if (s_count == s_apps.Length) Array.Resize(ref s_apps, s_count * 2);
+            s_apps[s_count++] = registration;
+        }
     }
 
     /// <summary>Looks up a registered app by id.</summary>
     public static bool TryGet(string appId, out FluxAppDescriptor app, out FluxAppEntryPoint entryPoint)
     {
         Registration? registration;
-        lock (s_apps) s_apps.TryGetValue(appId, out registration);
+        lock (s_gate)
+        {
+            int index = IndexOf(appId);
+            registration = index >= 0 ? s_apps[index] : null;
+        }
         app = registration?.App!;
         entryPoint = registration?.EntryPoint!;
         return registration is not null;
@@ -36,7 +52,14 @@ public static class FluxAppRegistry
     /// <summary>Number of registered apps.</summary>
     public static int Count
     {
-        get { lock (s_apps) return s_apps.Count; }
+        get { lock (s_gate) return s_count; }
+    }
+
+    private static int IndexOf(string appId)
+    {
+        for (int i = 0; i < s_count; i++)
+            if (string.Equals(s_apps[i].App.Id, appId, StringComparison.Ordinal)) return i;
+        return -1;
     }
 
     private sealed class Registration(FluxAppDescriptor app, FluxAppEntryPoint entryPoint)

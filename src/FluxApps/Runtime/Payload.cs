@@ -90,7 +90,7 @@ internal static class Payload
     /// <summary>Opens a result file; the reader is left at the value.</summary>
     public static FluxReader ReadResult(string path)
     {
-        byte[] bytes = File.ReadAllBytes(path);
+        byte[] bytes = RawFile.ReadAllBytes(path);
         var r = new FluxReader(bytes);
         if (r.Remaining < 6 || r.ReadUInt32() != ResultMagic || r.ReadByte() != FormatVersion || r.ReadByte() != 0)
             throw new InvalidDataException($"{path} is not a FluxApps result payload.");
@@ -99,7 +99,7 @@ internal static class Payload
 
     public static ErrorReport ReadError(string path)
     {
-        byte[] bytes = File.ReadAllBytes(path);
+        byte[] bytes = RawFile.ReadAllBytes(path);
         var r = new FluxReader(bytes);
         if (r.Remaining < 6 || r.ReadUInt32() != ResultMagic || r.ReadByte() != FormatVersion)
             throw new InvalidDataException($"{path} is not a FluxApps error report.");
@@ -113,5 +113,5 @@ internal static class Payload
     /// process has exited (worker files) or before the worker starts (arguments), so a plain write
     /// is safe, and it keeps file-system work off the worker's start-up.
     /// </summary>
-    public static void WriteFile(string path, ReadOnlySpan<byte> bytes) => File.WriteAllBytes(path, bytes);
+    public static void WriteFile(string path, ReadOnlySpan<byte> bytes) => RawFile.WriteAllBytes(path, bytes);
 }

@@ -1,11 +1,13 @@
 using System;
-using System.Buffers.Binary;
 using System.ComponentModel;
 using System.Text;
 
 namespace FluxApps.Serialization;
 
-/// <summary>Reads what <see cref="FluxWriter"/> wrote. Generated code calls it.</summary>
+/// <summary>
+/// Reads what <see cref="FluxWriter"/> wrote. Generated code calls it. Little-endian by hand and no
+/// span extensions: a worker then loads no facade assembly (System.Memory) to read its arguments.
+/// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class FluxReader
 {
@@ -38,7 +40,7 @@ public sealed class FluxReader
     {
         if (count < 0 || _position + count > _end)
             throw new FormatException($"The payload is truncated: {count} more bytes were expected at offset {_position}, {_end - _position} remain.");
-        var span = _buffer.AsSpan(_position, count);
+        var span = new ReadOnlySpan<byte>(_buffer, _position, count);
         _position += count;
         return span;
     }
@@ -56,31 +58,43 @@ public sealed class FluxReader
     public sbyte ReadSByte() => unchecked((sbyte)ReadByte());
 
     /// <summary>Reads a 16-bit integer.</summary>
-    public short ReadInt16() => BinaryPrimitives.ReadInt16LittleEndian(Take(2));
+    public short ReadInt16() => unchecked((short)ReadUInt16());
 
     /// <summary>Reads an unsigned 16-bit integer.</summary>
-    public ushort ReadUInt16() => BinaryPrimitives.ReadUInt16LittleEndian(Take(2));
+    public ushort ReadUInt16()
+    {
+        var s = Take(2);
+        return (ushort)(s[0] | s[1] << 8);
+    }
 
     /// <summary>Reads a 32-bit integer.</summary>
-    public int ReadInt32() => BinaryPrimitives.ReadInt32LittleEndian(Take(4));
+    public int ReadInt32() => unchecked((int)ReadUInt32());
 
     /// <summary>Reads an unsigned 32-bit integer.</summary>
-    public uint ReadUInt32() => BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
+    public uint ReadUInt32()
+    {
+        var s = Take(4);
+        return s[0] | (uint)s[1] << 8 | (uint)s[2] << 16 | (uint)s[3] << 24;
+    }
 
     /// <summary>Reads a 64-bit integer.</summary>
-    public long ReadInt64() => BinaryPrimitives.ReadInt64LittleEndian(Take(8));
+    public long ReadInt64() => unchecked((long)ReadUInt64());
 
     /// <summary>Reads an unsigned 64-bit integer.</summary>
-    public ulong ReadUInt64() => BinaryPrimitives.ReadUInt64LittleEndian(Take(8));
+    public ulong ReadUInt64()
+    {
+        uint lower = ReadUInt32();
+        return lower | (ulong)ReadUInt32() << 32;
+    }
 
     /// <summary>Reads a single-precision float.</summary>
-    public float ReadSingle() => BinaryPrimitives.ReadSingleLittleEndian(Take(4));
+    public float ReadSingle() => BitConverter.Int32BitsToSingle(ReadInt32());
 
     /// <summary>Reads a double-precision float.</summary>
-    public double ReadDouble() => BinaryPrimitives.ReadDoubleLittleEndian(Take(8));
+    public double ReadDouble() => BitConverter.Int64BitsToDouble(ReadInt64());
 
     /// <summary>Reads a half-precision float.</summary>
-    public Half ReadHalf() => BinaryPrimitives.ReadHalfLittleEndian(Take(2));
+    public Half ReadHalf() => BitConverter.Int16BitsToHalf(ReadInt16());
 
     /// <summary>Reads a decimal.</summary>
     public decimal ReadDecimal()

@@ -1,5 +1,4 @@
 using System;
-using System.Buffers.Binary;
 using System.ComponentModel;
 using System.Text;
 
@@ -24,7 +23,7 @@ public sealed class FluxWriter
     public int Length => _length;
 
     /// <summary>The bytes written so far.</summary>
-    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _length);
+    public ReadOnlySpan<byte> WrittenSpan => new(_buffer, 0, _length);
 
     /// <summary>The bytes written so far, as a new array.</summary>
     public byte[] ToArray() => WrittenSpan.ToArray();
@@ -33,7 +32,7 @@ public sealed class FluxWriter
     {
         if (_length + count > _buffer.Length)
             Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + count));
-        var span = _buffer.AsSpan(_length, count);
+        var span = new Span<byte>(_buffer, _length, count);
         _length += count;
         return span;
     }
@@ -51,31 +50,47 @@ public sealed class FluxWriter
     public void WriteSByte(sbyte value) => WriteByte(unchecked((byte)value));
 
     /// <summary>Writes a 16-bit integer.</summary>
-    public void WriteInt16(short value) => BinaryPrimitives.WriteInt16LittleEndian(Reserve(2), value);
+    public void WriteInt16(short value) => WriteUInt16(unchecked((ushort)value));
 
     /// <summary>Writes an unsigned 16-bit integer.</summary>
-    public void WriteUInt16(ushort value) => BinaryPrimitives.WriteUInt16LittleEndian(Reserve(2), value);
+    public void WriteUInt16(ushort value)
+    {
+        var s = Reserve(2);
+        s[0] = (byte)value;
+        s[1] = (byte)(value >> 8);
+    }
 
     /// <summary>Writes a 32-bit integer.</summary>
-    public void WriteInt32(int value) => BinaryPrimitives.WriteInt32LittleEndian(Reserve(4), value);
+    public void WriteInt32(int value) => WriteUInt32(unchecked((uint)value));
 
     /// <summary>Writes an unsigned 32-bit integer.</summary>
-    public void WriteUInt32(uint value) => BinaryPrimitives.WriteUInt32LittleEndian(Reserve(4), value);
+    public void WriteUInt32(uint value)
+    {
+        var s = Reserve(4);
+        s[0] = (byte)value;
+        s[1] = (byte)(value >> 8);
+        s[2] = (byte)(value >> 16);
+        s[3] = (byte)(value >> 24);
+    }
 
     /// <summary>Writes a 64-bit integer.</summary>
-    public void WriteInt64(long value) => BinaryPrimitives.WriteInt64LittleEndian(Reserve(8), value);
+    public void WriteInt64(long value) => WriteUInt64(unchecked((ulong)value));
 
     /// <summary>Writes an unsigned 64-bit integer.</summary>
-    public void WriteUInt64(ulong value) => BinaryPrimitives.WriteUInt64LittleEndian(Reserve(8), value);
+    public void WriteUInt64(ulong value)
+    {
+        WriteUInt32((uint)value);
+        WriteUInt32((uint)(value >> 32));
+    }
 
     /// <summary>Writes a single-precision float.</summary>
-    public void WriteSingle(float value) => BinaryPrimitives.WriteSingleLittleEndian(Reserve(4), value);
+    public void WriteSingle(float value) => WriteInt32(BitConverter.SingleToInt32Bits(value));
 
     /// <summary>Writes a double-precision float.</summary>
-    public void WriteDouble(double value) => BinaryPrimitives.WriteDoubleLittleEndian(Reserve(8), value);
+    public void WriteDouble(double value) => WriteInt64(BitConverter.DoubleToInt64Bits(value));
 
     /// <summary>Writes a half-precision float.</summary>
-    public void WriteHalf(Half value) => BinaryPrimitives.WriteHalfLittleEndian(Reserve(2), value);
+    public void WriteHalf(Half value) => WriteInt16(BitConverter.HalfToInt16Bits(value));
 
     /// <summary>Writes a decimal.</summary>
     public void WriteDecimal(decimal value)

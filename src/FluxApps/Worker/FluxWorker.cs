@@ -87,7 +87,7 @@ public static class FluxWorker
     private static byte[] ReadArguments(string argsPath)
     {
         if (s_arguments is not null && string.Equals(s_argumentsPath, argsPath, StringComparison.Ordinal)) return s_arguments;
-        byte[] bytes = File.ReadAllBytes(argsPath);
+        byte[] bytes = RawFile.ReadAllBytes(argsPath);
         s_argumentsPath = argsPath;
         s_arguments = bytes;
         return bytes;
@@ -173,18 +173,30 @@ public static class FluxWorker
     {
         try
         {
-            return Assembly.Load(new AssemblyName(header.AssemblyName));
+            // Name set, not parsed: AssemblyName's parser costs a worker start-up time for nothing here.
+            return Assembly.Load(new AssemblyName { Name = header.AssemblyName });
         }
         catch (FileNotFoundException) when (File.Exists(header.AssemblyPath))
         {
-            // Not in the dependency context (e.g. loaded by path in the caller): load it and its neighbours by path.
-            string dir = Path.GetDirectoryName(header.AssemblyPath)!;
-            AssemblyLoadContext.Default.Resolving += (context, name) =>
-            {
-                string candidate = Path.Combine(dir, name.Name + ".dll");
-                return File.Exists(candidate) ? context.LoadFromAssemblyPath(candidate) : null;
-            };
-            return AssemblyLoadContext.Default.LoadFromAssemblyPath(header.AssemblyPath);
+            return LoadWithNeighbours(header.AssemblyPath);
         }
+    }
+
+    /// <summary>
+    /// Loads an assembly that is not in the dependency context (e.g. loaded by path in the caller), and its
+    /// neighbours by path. Apart so that <see cref="AssemblyLoadContext"/>'s facade loads only when needed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026",
+        Justification = "Only JIT workers load by path; trimmed and NativeAOT workers find their apps already registered.")]
+    private static Assembly LoadWithNeighbours(string path)
+    {
+        string dir = Path.GetDirectoryName(path)!;
+        AssemblyLoadContext.Default.Resolving += (context, name) =>
+        {
+            string candidate = Path.Combine(dir, name.Name + ".dll");
+            return File.Exists(candidate) ? context.LoadFromAssemblyPath(candidate) : null;
+        };
+        return AssemblyLoadContext.Default.LoadFromAssemblyPath(path);
     }
 }
