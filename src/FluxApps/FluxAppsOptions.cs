@@ -22,7 +22,9 @@ public sealed class FluxAppsOptions
 
     /// <summary>
     /// Directory for payload and output files; it must be visible to the compute nodes and is
-    /// created private to the user (0700). Default: <c>FLUXAPPS_WORKDIR</c>, else <c>~/.fluxapps/runs</c>.
+    /// created private to the user (0700). Default: <c>FLUXAPPS_WORKDIR</c>, else for the Flux backend
+    /// <c>~/.fluxapps/runs</c>, for the local backend a memory-backed directory (<c>$XDG_RUNTIME_DIR</c>
+    /// or <c>/dev/shm</c>, as <c>fluxapps-&lt;time&gt;-&lt;pid&gt;-&lt;id&gt;</c>) where there is one.
     /// Each runtime uses its own subdirectory, removed when the runtime is disposed.
     /// </summary>
     public string? WorkingDirectory { get; init; }

@@ -126,7 +126,7 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
         FluxBackend backend = ChooseBackend(options);
         if (backend == FluxBackend.Local)
         {
-            string dir = CreateWorkingDirectory(options.WorkingDirectory);
+            string dir = CreateWorkingDirectory(options.WorkingDirectory, local: true);
             return new FluxAppsRuntime(options, backend, dir, rt => new LocalBackend(rt));
         }
         if (backend != FluxBackend.Flux) throw new ArgumentException($"Backend = {backend} is not a backend: use Auto, Flux or Local.");
@@ -168,15 +168,33 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
         return FluxBackend.Local;
     }
 
-    private static string CreateWorkingDirectory(string? requested)
+    private static string CreateWorkingDirectory(string? requested, bool local = false)
     {
-        string root = requested
-            ?? Environment.GetEnvironmentVariable("FLUXAPPS_WORKDIR")
-            ?? Path.Combine(HomeDirectory(), ".fluxapps", "runs");
+        string name = $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
+        string? root = requested ?? Environment.GetEnvironmentVariable("FLUXAPPS_WORKDIR");
+        if (root is null && local && MemoryBackedDirectory() is { } memory)
+        {
+            // Local workers share this machine's memory: their files need not reach a disk. The
+            // directory sits directly in the shared tmpfs (sticky, so no one else can remove it),
+            // private to the user, with an unguessable name.
+            string dir = Path.Combine(memory, "fluxapps-" + name);
+            CreatePrivateDirectory(dir);
+            return dir;
+        }
+        root ??= Path.Combine(HomeDirectory(), ".fluxapps", "runs");
         CreatePrivateDirectory(root);
-        string dir = Path.Combine(root, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
-        CreatePrivateDirectory(dir);
-        return dir;
+        string runDir = Path.Combine(root, name);
+        CreatePrivateDirectory(runDir);
+        return runDir;
+    }
+
+    /// <summary>A memory-backed directory for the local backend's files: <c>$XDG_RUNTIME_DIR</c>, else <c>/dev/shm</c>, else null.</summary>
+    private static string? MemoryBackedDirectory()
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        string? runtimeDir = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+        if (!string.IsNullOrEmpty(runtimeDir) && Directory.Exists(runtimeDir)) return runtimeDir;
+        return Directory.Exists("/dev/shm") ? "/dev/shm" : null;
     }
 
     private static string HomeDirectory()

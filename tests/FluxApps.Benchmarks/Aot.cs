@@ -79,25 +79,22 @@ internal static class Aot
         {
             var env = new Dictionary<string, string> { ["FLUXAPPS_WORKDIR"] = work, ["FLUXAPPS_BACKEND"] = "local" };
             await FloorAsync(floor, parallel * 2, parallel, work); // warm-up (the sample warms up itself)
-            double bestApps = double.MaxValue, bestFloor = double.MaxValue, bestShell = double.MaxValue;
+            double bestApps = double.MaxValue, bestFloor = double.MaxValue;
             for (int round = 1; round <= 3; round++)
             {
                 double floorSeconds = (await FloorAsync(floor, apps, parallel, work)).TotalSeconds;
-                double shellSeconds = (await FloorAsync(floor, apps, parallel, work, throughShell: true)).TotalSeconds;
                 string output = await RunToEndAsync(sample, ["throughput", apps.ToString(CultureInfo.InvariantCulture), parallel.ToString(CultureInfo.InvariantCulture)], env);
                 var match = Regex.Match(output, @"throughput: (\d+) apps in ([0-9.]+) s");
                 if (!match.Success || int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) != apps)
                     throw new InvalidOperationException("unexpected output from the sample: " + output);
                 double appSeconds = double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture);
                 Console.WriteLine($"  {label} round {round}: apps {appSeconds:F2} s ({apps / appSeconds:F0}/s), floor {floorSeconds:F2} s ({apps / floorSeconds:F0}/s), " +
-                                  $"ratio {appSeconds / floorSeconds:F3}; floor through sh {shellSeconds:F2} s ({apps / shellSeconds:F0}/s)");
+                                  $"ratio {appSeconds / floorSeconds:F3}");
                 bestApps = Math.Min(bestApps, appSeconds);
                 bestFloor = Math.Min(bestFloor, floorSeconds);
-                bestShell = Math.Min(bestShell, shellSeconds);
             }
             Console.WriteLine($"RESULT aot local throughput ({label}: {work}): {apps} apps in {bestApps:F2} s = {apps / bestApps:F1} apps/s; " +
-                              $"floor ({apps} plain AOT processes, {parallel} at a time) {bestFloor:F2} s = {apps / bestFloor:F1}/s; ratio {bestApps / bestFloor:F3}; " +
-                              $"floor started as the local backend starts workers (/bin/sh -c exec, output appended to files) {bestShell:F2} s = {apps / bestShell:F1}/s, ratio {bestApps / bestShell:F3}");
+                              $"floor ({apps} plain AOT processes that read and write a small file, {parallel} at a time) {bestFloor:F2} s = {apps / bestFloor:F1}/s; ratio {bestApps / bestFloor:F3}");
         }
         finally
         {
@@ -105,7 +102,7 @@ internal static class Aot
         }
     }
 
-    /// <summary>The temp directory (a disk here), and /dev/shm (tmpfs) where there is one.</summary>
+    /// <summary>The temp directory (a disk here), and /dev/shm (tmpfs, where the local backend keeps its files by default) where there is one.</summary>
     private static IEnumerable<(string Label, string Root)> WorkDirectories()
     {
         yield return ("tmp", Path.GetTempPath());
@@ -114,9 +111,9 @@ internal static class Aot
 
     /// <summary>
     /// Runs the AOT floor <paramref name="count"/> times, <paramref name="parallel"/> at a time, each reading a small
-    /// file and writing one; <paramref name="throughShell"/>: started as the local backend starts a worker.
+    /// file and writing one.
     /// </summary>
-    private static async Task<TimeSpan> FloorAsync(string floor, int count, int parallel, string directory, bool throughShell = false)
+    private static async Task<TimeSpan> FloorAsync(string floor, int count, int parallel, string directory)
     {
         string input = Path.Combine(directory, "floor-in.bin");
         File.WriteAllBytes(input, new byte[64]);
@@ -127,16 +124,7 @@ internal static class Aot
             await gate.WaitAsync();
             try
             {
-                var psi = new ProcessStartInfo(throughShell ? "/bin/sh" : floor) { UseShellExecute = false };
-                if (throughShell)
-                {
-                    psi.ArgumentList.Add("-c");
-                    psi.ArgumentList.Add("exec \"$@\" >>\"$FLUXAPPS_STDOUT\" 2>>\"$FLUXAPPS_STDERR\"");
-                    psi.ArgumentList.Add("fluxapps-worker");
-                    psi.ArgumentList.Add(floor);
-                    psi.Environment["FLUXAPPS_STDOUT"] = Path.Combine(directory, $"floor-stdout-{i}");
-                    psi.Environment["FLUXAPPS_STDERR"] = Path.Combine(directory, $"floor-stderr-{i}");
-                }
+                var psi = new ProcessStartInfo(floor) { UseShellExecute = false };
                 psi.ArgumentList.Add(input);
                 psi.ArgumentList.Add(Path.Combine(directory, $"floor-out-{i}.bin"));
                 using var p = Process.Start(psi)!;

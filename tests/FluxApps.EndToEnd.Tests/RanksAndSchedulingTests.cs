@@ -10,6 +10,24 @@ public sealed class RanksAndSchedulingTests
         FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Local, LocalCores = cores, LocalGpus = gpus, WorkingDirectory = TestPaths.WorkRoot });
 
     [Fact]
+    public async Task ByDefaultLocalFilesLiveInMemoryPrivateToTheUserAndGoAtDispose()
+    {
+        if (Environment.GetEnvironmentVariable("FLUXAPPS_WORKDIR") is not null) return; // the variable decides instead
+        string? xdg = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+        string expectedRoot = !string.IsNullOrEmpty(xdg) && Directory.Exists(xdg) ? xdg : "/dev/shm";
+        string dir;
+        await using (var rt = await FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Local }))
+        {
+            dir = rt.WorkingDirectory;
+            Assert.Equal(expectedRoot, Path.GetDirectoryName(dir));
+            Assert.StartsWith("fluxapps-", Path.GetFileName(dir));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(dir));
+            Assert.Equal(7, await Library.AddAsync(3, 4, new FluxCallOptions { Runtime = rt }));
+        }
+        Assert.False(Directory.Exists(dir));
+    }
+
+    [Fact]
     public async Task EveryRankSeesItsContextAndRankZeroReturns()
     {
         await using var rt = await Start(cores: 2);

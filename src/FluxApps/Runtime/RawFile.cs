@@ -10,7 +10,8 @@ namespace FluxApps.Runtime;
 /// file and writes one: the first use of <see cref="FileStream"/> (strategies, handle checks, locks)
 /// costs a JIT worker several milliseconds of start-up, these calls almost none. Blittable imports
 /// with errno read by hand, so no marshalling facade (System.Runtime.InteropServices) is loaded
-/// either. Elsewhere than Linux, <see cref="File"/> does the work.
+/// either. NativeAOT programs and systems other than Linux use <see cref="File"/>: there it is
+/// precompiled and cheap, while resolving a "libc" import at run time would initialize globalization (ICU).
 /// </summary>
 internal static unsafe class RawFile
 {
@@ -18,9 +19,11 @@ internal static unsafe class RawFile
     private const int SeekSet = 0, SeekEnd = 2;
     private const int ErrorInterrupted = 4, ErrorNoEntry = 2;
 
+    private static bool UseRawCalls => RuntimeFeature.IsDynamicCodeSupported && OperatingSystem.IsLinux();
+
     public static byte[] ReadAllBytes(string path)
     {
-        if (!OperatingSystem.IsLinux()) return File.ReadAllBytes(path);
+        if (!UseRawCalls) return File.ReadAllBytes(path);
         int fd = Open(path, ReadOnly | CloseOnExec, 0);
         if (fd < 0) throw Failure("read", path);
         try
@@ -51,7 +54,7 @@ internal static unsafe class RawFile
     /// <summary>Creates or replaces <paramref name="path"/> (mode 0600) with <paramref name="bytes"/>.</summary>
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {
-        if (!OperatingSystem.IsLinux())
+        if (!UseRawCalls)
         {
             File.WriteAllBytes(path, bytes);
             return;
