@@ -1,12 +1,14 @@
 using System;
 using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace FluxApps.Serialization;
 
 /// <summary>
-/// Reads what <see cref="FluxWriter"/> wrote. Generated code calls it. Little-endian by hand and no
-/// span extensions: a worker then loads no facade assembly (System.Memory) to read its arguments.
+/// Reads what <see cref="FluxWriter"/> wrote. Generated code calls it. Little-endian through Unsafe/MemoryMarshal (System.Runtime), not
+/// BinaryPrimitives or span extensions: a worker then loads no facade assembly (System.Memory) to read its arguments.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class FluxReader
@@ -63,8 +65,8 @@ public sealed class FluxReader
     /// <summary>Reads an unsigned 16-bit integer.</summary>
     public ushort ReadUInt16()
     {
-        var s = Take(2);
-        return (ushort)(s[0] | s[1] << 8);
+        ushort value = Unsafe.ReadUnaligned<ushort>(ref MemoryMarshal.GetReference(Take(2)));
+        return BitConverter.IsLittleEndian ? value : (ushort)(value >> 8 | value << 8);
     }
 
     /// <summary>Reads a 32-bit integer.</summary>
@@ -73,8 +75,8 @@ public sealed class FluxReader
     /// <summary>Reads an unsigned 32-bit integer.</summary>
     public uint ReadUInt32()
     {
-        var s = Take(4);
-        return s[0] | (uint)s[1] << 8 | (uint)s[2] << 16 | (uint)s[3] << 24;
+        uint value = Unsafe.ReadUnaligned<uint>(ref MemoryMarshal.GetReference(Take(4)));
+        return BitConverter.IsLittleEndian ? value : SwapBytes(value);
     }
 
     /// <summary>Reads a 64-bit integer.</summary>
@@ -83,9 +85,11 @@ public sealed class FluxReader
     /// <summary>Reads an unsigned 64-bit integer.</summary>
     public ulong ReadUInt64()
     {
-        uint lower = ReadUInt32();
-        return lower | (ulong)ReadUInt32() << 32;
+        ulong value = Unsafe.ReadUnaligned<ulong>(ref MemoryMarshal.GetReference(Take(8)));
+        return BitConverter.IsLittleEndian ? value : SwapBytes((uint)(value >> 32)) | (ulong)SwapBytes((uint)value) << 32;
     }
+
+    private static uint SwapBytes(uint v) => v >> 24 | (v >> 8 & 0xff00) | (v << 8 & 0xff0000) | v << 24;
 
     /// <summary>Reads a single-precision float.</summary>
     public float ReadSingle() => BitConverter.Int32BitsToSingle(ReadInt32());

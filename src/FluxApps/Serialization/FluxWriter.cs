@@ -1,5 +1,7 @@
 using System;
 using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace FluxApps.Serialization;
@@ -53,35 +55,25 @@ public sealed class FluxWriter
     public void WriteInt16(short value) => WriteUInt16(unchecked((ushort)value));
 
     /// <summary>Writes an unsigned 16-bit integer.</summary>
-    public void WriteUInt16(ushort value)
-    {
-        var s = Reserve(2);
-        s[0] = (byte)value;
-        s[1] = (byte)(value >> 8);
-    }
+    public void WriteUInt16(ushort value) =>
+        Unsafe.WriteUnaligned(ref MemoryMarshal.GetReference(Reserve(2)), BitConverter.IsLittleEndian ? value : (ushort)(value >> 8 | value << 8));
 
     /// <summary>Writes a 32-bit integer.</summary>
     public void WriteInt32(int value) => WriteUInt32(unchecked((uint)value));
 
     /// <summary>Writes an unsigned 32-bit integer.</summary>
-    public void WriteUInt32(uint value)
-    {
-        var s = Reserve(4);
-        s[0] = (byte)value;
-        s[1] = (byte)(value >> 8);
-        s[2] = (byte)(value >> 16);
-        s[3] = (byte)(value >> 24);
-    }
+    public void WriteUInt32(uint value) =>
+        Unsafe.WriteUnaligned(ref MemoryMarshal.GetReference(Reserve(4)), BitConverter.IsLittleEndian ? value : SwapBytes(value));
 
     /// <summary>Writes a 64-bit integer.</summary>
     public void WriteInt64(long value) => WriteUInt64(unchecked((ulong)value));
 
     /// <summary>Writes an unsigned 64-bit integer.</summary>
-    public void WriteUInt64(ulong value)
-    {
-        WriteUInt32((uint)value);
-        WriteUInt32((uint)(value >> 32));
-    }
+    public void WriteUInt64(ulong value) =>
+        Unsafe.WriteUnaligned(ref MemoryMarshal.GetReference(Reserve(8)),
+            BitConverter.IsLittleEndian ? value : SwapBytes((uint)(value >> 32)) | (ulong)SwapBytes((uint)value) << 32);
+
+    private static uint SwapBytes(uint v) => v >> 24 | (v >> 8 & 0xff00) | (v << 8 & 0xff0000) | v << 24;
 
     /// <summary>Writes a single-precision float.</summary>
     public void WriteSingle(float value) => WriteInt32(BitConverter.SingleToInt32Bits(value));
