@@ -88,6 +88,21 @@ public abstract class FailureTestsBase<TFixture>(TFixture fixture) : IClassFixtu
         Assert.Contains("Nodes = 3 exceeds MpiRanks = 2", Rejects(() => Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, Nodes = AtRunTime(3), MpiRanks = 2 })).Message);
     }
 
+    [Theory]
+    [InlineData("", "name \"\" is not valid")]
+    [InlineData("A=B", "name \"A=B\" is not valid")]
+    public void InvalidEnvironmentVariableNamesAreRejectedBeforeSubmission(string name, string expected)
+    {
+        int pending = fixture.Runtime.PendingCount;
+        var env = new Dictionary<string, string?> { [name] = "x" };
+        var ex = Rejects(() => Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, Environment = env }));
+        Assert.Contains(expected, ex.Message);
+        Assert.Equal("Environment", ex.ParamName);
+        Assert.Equal(pending, fixture.Runtime.PendingCount);
+        var nul = new Dictionary<string, string?> { ["OK"] = "a\0b" };
+        Assert.Contains("OK contains NUL", Rejects(() => Library.AddAsync(1, 2, new FluxCallOptions { Runtime = fixture.Runtime, Environment = nul })).Message);
+    }
+
     [Fact]
     public async Task CancellingTheTokenKillsTheRunningWorker()
     {

@@ -34,13 +34,14 @@ public static class FluxAppInvoker
     }
 
     /// <summary>Submits a command app: the command the app method built runs as the job's tasks.</summary>
-    /// <exception cref="ArgumentException">A per-call override is invalid, or the command is null; nothing was submitted.</exception>
+    /// <exception cref="ArgumentException">A per-call override is invalid, the command is null or its environment invalid; nothing was submitted.</exception>
     public static FluxFuture<FluxCommandResult> InvokeCommand(FluxAppDescriptor app, FluxCommand command,
         FluxCallOptions? options, CancellationToken cancellationToken)
     {
         if (command is null)
             throw new ArgumentException($"{app.DisplayName} returned a null FluxCommand: a command app must return the program to run.", nameof(command));
         var resources = JobResources.Resolve(app, options);
+        JobResources.CheckEnvironment(command.Environment, app);
         var future = new FluxFuture<FluxCommandResult>(app, static _ => throw new InvalidOperationException("A command app has no result payload."));
         var runtime = options?.Runtime ?? FluxAppsRuntime.Default;
         runtime.Submit(future, null, resources, options, cancellationToken, command);

@@ -33,9 +33,27 @@ internal sealed record JobResources(int Cpus, int Gpus, int MpiRanks, int Nodes,
         Check(FluxAppRules.CheckName(name), nameof(FluxCallOptions.Name), app);
         Check(FluxAppRules.CheckQueue(queue), nameof(FluxCallOptions.Queue), app);
 
+        CheckEnvironment(options?.Environment, app);
+
         double seconds = 0;
         if (timeLimit is not null) FluxAppRules.TryParseDuration(timeLimit, out seconds);
         return new JobResources(cpus, gpus, ranks, nodes, exclusive, timeLimit, seconds, queue, urgency, name);
+    }
+
+    /// <summary>
+    /// Rejects variables no process environment can hold (an empty name, '=' in a name, NUL anywhere),
+    /// on either backend, before anything is submitted.
+    /// </summary>
+    public static void CheckEnvironment(IReadOnlyDictionary<string, string?>? environment, FluxAppDescriptor app)
+    {
+        if (environment is null) return;
+        foreach (var (name, value) in environment)
+        {
+            if (string.IsNullOrEmpty(name) || name.Contains('=') || name.Contains('\0'))
+                throw new ArgumentException($"{app.DisplayName}: environment variable name \"{name}\" is not valid: it must be non-empty, without '=' or NUL.", nameof(FluxCallOptions.Environment));
+            if (value is not null && value.Contains('\0'))
+                throw new ArgumentException($"{app.DisplayName}: the value of environment variable {name} contains NUL, which no environment can hold.", nameof(FluxCallOptions.Environment));
+        }
     }
 
     private static void Check(string? problem, string parameter, FluxAppDescriptor app)
