@@ -104,7 +104,7 @@ public abstract class CommandAppTestsBase<TFixture>(TFixture fixture) : IClassFi
             Assert.Matches(@"^SigBlk:\s+0+$", lines[0]);
             Assert.StartsWith("SigIgn:", lines[1]);
             ulong ignored = Convert.ToUInt64(lines[1]["SigIgn:".Length..].Trim(), 16);
-            if (fixture.SpawnWithProcess)
+            if (fixture.StartsWithProcess)
             {
                 // System.Diagnostics.Process keeps what this process ignores (SIGPIPE, set by .NET, and whatever it inherited).
                 string ours = File.ReadLines("/proc/self/status").Single(l => l.StartsWith("SigIgn:"));

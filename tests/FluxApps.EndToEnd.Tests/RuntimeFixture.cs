@@ -12,6 +12,9 @@ public class LocalRuntimeFixture : IAsyncLifetime
     /// <summary>Whether ranks start through System.Diagnostics.Process (the path of systems without pidfds) rather than posix_spawn.</summary>
     public virtual bool SpawnWithProcess => false;
 
+    /// <summary>Whether ranks really start through System.Diagnostics.Process: asked for, or posix_spawn and pidfds are missing here.</summary>
+    public bool StartsWithProcess => Runtime.BackendDescription.EndsWith("System.Diagnostics.Process", StringComparison.Ordinal);
+
     public async Task InitializeAsync() =>
         Runtime = await FluxAppsRuntime.StartAsync(new FluxAppsOptions
         {

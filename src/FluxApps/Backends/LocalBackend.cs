@@ -54,7 +54,7 @@ internal sealed class LocalBackend : IJobBackend
         _spawner = runtime.Options.LocalSpawnWithProcess ? null : NativeSpawner.Shared;
     }
 
-    public string Description => $"local: {_cpus.Length} cores, {_gpus.Length} GPUs";
+    public string Description => $"local: {_cpus.Length} cores, {_gpus.Length} GPUs, ranks started with {(_spawner is not null ? "posix_spawn" : "System.Diagnostics.Process")}";
 
     private static string[] DetectGpus(int? requested)
     {
