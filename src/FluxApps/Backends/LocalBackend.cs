@@ -18,7 +18,7 @@ namespace FluxApps.Backends;
 /// </summary>
 internal sealed class LocalBackend : IJobBackend
 {
-    // Runs a command app's program with stdout/stderr appended to its files, then gets out of the way (exec).
+    // With Process (the fallback): runs a command app's program with stdout/stderr appended to its files, then gets out of the way (exec).
     private const string LaunchScript = "exec \"$@\" >>\"$FLUXAPPS_STDOUT\" 2>>\"$FLUXAPPS_STDERR\"";
 
     private readonly FluxAppsRuntime _runtime;
