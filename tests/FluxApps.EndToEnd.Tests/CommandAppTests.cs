@@ -82,7 +82,8 @@ public abstract class CommandAppTestsBase<TFixture>(TFixture fixture) : IClassFi
             var clock = System.Diagnostics.Stopwatch.StartNew();
             cts.Cancel();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await future);
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2));
+            // Far less than the program's 60 s: it was killed, not waited for (generous, for loaded CI machines).
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"cancellation took {clock.Elapsed}");
         }
         finally
         {

@@ -113,7 +113,8 @@ public abstract class FailureTestsBase<TFixture>(TFixture fixture) : IClassFixtu
         var clock = Stopwatch.StartNew();
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await future);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"cancellation took {clock.Elapsed}");
+        // Far less than the app's 60 s: the worker was killed, not waited for (generous, for loaded CI machines).
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"cancellation took {clock.Elapsed}");
         Assert.Contains(future.Events, e => e.Name == "exception" && e.Context.Contains("cancel"));
         // The worker is gone: its cores come back, so the next call runs.
         Assert.Equal(3, await Library.AddAsync(1, 2, Options).AsTask().WaitAsync(TimeSpan.FromSeconds(60)));
