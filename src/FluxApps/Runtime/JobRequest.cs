@@ -41,19 +41,26 @@ internal sealed record JobResources(int Cpus, int Gpus, int MpiRanks, int Nodes,
     }
 
     /// <summary>
-    /// Rejects variables no process environment can hold (an empty name, '=' in a name, NUL anywhere),
-    /// on either backend, before anything is submitted.
+    /// Rejects variables no process environment can hold, on either backend, before anything is submitted.
     /// </summary>
     public static void CheckEnvironment(IReadOnlyDictionary<string, string?>? environment, FluxAppDescriptor app)
     {
         if (environment is null) return;
         foreach (var (name, value) in environment)
         {
-            if (string.IsNullOrEmpty(name) || name.Contains('=') || name.Contains('\0'))
-                throw new ArgumentException($"{app.DisplayName}: environment variable name \"{name}\" is not valid: it must be non-empty, without '=' or NUL.", nameof(FluxCallOptions.Environment));
-            if (value is not null && value.Contains('\0'))
-                throw new ArgumentException($"{app.DisplayName}: the value of environment variable {name} contains NUL, which no environment can hold.", nameof(FluxCallOptions.Environment));
+            if (WhyInvalidVariable(name, value) is { } problem)
+                throw new ArgumentException($"{app.DisplayName}: {problem}.", nameof(FluxCallOptions.Environment));
         }
+    }
+
+    /// <summary>Why no process environment can hold this variable (an empty name, '=' in the name, NUL anywhere), or null.</summary>
+    public static string? WhyInvalidVariable(string name, string? value)
+    {
+        if (string.IsNullOrEmpty(name) || name.Contains('=') || name.Contains('\0'))
+            return $"environment variable name \"{name}\" is not valid: it must be non-empty, without '=' or NUL";
+        if (value is not null && value.Contains('\0'))
+            return $"the value of environment variable {name} contains NUL, which no environment can hold";
+        return null;
     }
 
     private static void Check(string? problem, string parameter, FluxAppDescriptor app)

@@ -169,8 +169,7 @@ internal static class Jobspec
             if (layer is null) continue;
             foreach (var (key, value) in layer)
             {
-                if (string.IsNullOrEmpty(key) || key.Contains('='))
-                    throw new ArgumentException($"Environment variable name \"{key}\" is not valid.");
+                if (JobResources.WhyInvalidVariable(key, value) is { } problem) throw new ArgumentException(problem + ".");
                 if (value is null) env.Remove(key);
                 else env[key] = value;
             }
