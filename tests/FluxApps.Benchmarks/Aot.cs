@@ -58,11 +58,11 @@ internal static class Aot
             var worker = new List<double>();
             for (int i = 0; i < runs + 2; i++)
             {
-                bare.Add(Time(floor, floorArgs, null));
-                worker.Add(Time(command[0], command.Skip(1), env));
+                bare.Add(Floor.Time(floor, floorArgs, null));
+                worker.Add(Floor.Time(command[0], command.Skip(1), env));
             }
             // Drop the first runs (disk cache) and take medians.
-            double bareMs = Median(bare.Skip(2)), workerMs = Median(worker.Skip(2));
+            double bareMs = Floor.Median(bare.Skip(2)), workerMs = Floor.Median(worker.Skip(2));
             Console.WriteLine($"RESULT aot worker start: worker {workerMs:F2} ms, bare AOT process {bareMs:F2} ms, " +
                               $"worker adds {workerMs - bareMs:F2} ms (ratio {workerMs / bareMs:F3}), median of {runs}");
         }
@@ -78,11 +78,11 @@ internal static class Aot
         try
         {
             var env = new Dictionary<string, string> { ["FLUXAPPS_WORKDIR"] = work, ["FLUXAPPS_BACKEND"] = "local" };
-            await FloorAsync(floor, parallel * 2, parallel, work); // warm-up (the sample warms up itself)
+            await Floor.RunAsync([floor], parallel * 2, parallel, work); // warm-up (the sample warms up itself)
             double bestApps = double.MaxValue, bestFloor = double.MaxValue;
             for (int round = 1; round <= 3; round++)
             {
-                double floorSeconds = (await FloorAsync(floor, apps, parallel, work)).TotalSeconds;
+                double floorSeconds = (await Floor.RunAsync([floor], apps, parallel, work)).TotalSeconds;
                 string output = await RunToEndAsync(sample, ["throughput", apps.ToString(CultureInfo.InvariantCulture), parallel.ToString(CultureInfo.InvariantCulture)], env);
                 var match = Regex.Match(output, @"throughput: (\d+) apps in ([0-9.]+) s");
                 if (!match.Success || int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) != apps)
@@ -109,39 +109,6 @@ internal static class Aot
         if (Directory.Exists("/dev/shm")) yield return ("shm", "/dev/shm");
     }
 
-    /// <summary>
-    /// Runs the AOT floor <paramref name="count"/> times, <paramref name="parallel"/> at a time, each reading a small
-    /// file and writing one.
-    /// </summary>
-    private static async Task<TimeSpan> FloorAsync(string floor, int count, int parallel, string directory)
-    {
-        string input = Path.Combine(directory, "floor-in.bin");
-        File.WriteAllBytes(input, new byte[64]);
-        using var gate = new SemaphoreSlim(parallel);
-        var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
-        {
-            await gate.WaitAsync();
-            try
-            {
-                var psi = new ProcessStartInfo(floor) { UseShellExecute = false };
-                psi.ArgumentList.Add(input);
-                psi.ArgumentList.Add(Path.Combine(directory, $"floor-out-{i}.bin"));
-                using var p = Process.Start(psi)!;
-                await p.WaitForExitAsync();
-                if (p.ExitCode != 0) throw new InvalidOperationException("floor process failed");
-            }
-            finally
-            {
-                gate.Release();
-            }
-        }));
-        var elapsed = clock.Elapsed;
-        foreach (string f in Directory.GetFiles(directory, "floor-*")) File.Delete(f);
-        return elapsed;
-    }
-
-    /// <summary>Publishes a project NativeAOT for this machine; returns the number of warnings it printed.</summary>
     private static int Publish(string repo, string project, string aotProperty, string output)
     {
         var arguments = new List<string> { Path.GetFullPath(Floor.FindDotnet()), "publish", project, "-c", "Release", "-r", RuntimeInformation.RuntimeIdentifier, aotProperty, "-o", output, "-nologo" };
@@ -189,24 +156,4 @@ internal static class Aot
     private static string Line(string output, string prefix) =>
         output.Split('\n').Select(l => l.TrimEnd('\r')).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..]
         ?? throw new InvalidOperationException($"no \"{prefix}\" line in:\n{output}");
-
-    private static double Time(string program, IEnumerable<string> arguments, Dictionary<string, string>? environment)
-    {
-        var psi = new ProcessStartInfo(program) { UseShellExecute = false };
-        foreach (var a in arguments) psi.ArgumentList.Add(a);
-        if (environment is not null)
-            foreach (var (k, v) in environment) psi.Environment[k] = v;
-        var clock = Stopwatch.StartNew();
-        using var p = Process.Start(psi)!;
-        p.WaitForExit();
-        double ms = clock.Elapsed.TotalMilliseconds;
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{program} exited {p.ExitCode}");
-        return ms;
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 }

@@ -53,11 +53,16 @@ internal static class Floor
     }
 
     /// <summary>Runs the floor program <paramref name="count"/> times, <paramref name="parallel"/> at a time; returns the wall time.</summary>
-    public static async Task<TimeSpan> RunAsync(int count, int parallel, string directory, bool withFiles = true)
+    public static Task<TimeSpan> RunAsync(int count, int parallel, string directory) => RunAsync([FindDotnet(), Dll], count, parallel, directory);
+
+    /// <summary>
+    /// Runs <paramref name="program"/> (the program and its leading arguments) <paramref name="count"/> times,
+    /// <paramref name="parallel"/> at a time, each reading a small file and writing one in <paramref name="directory"/>; returns the wall time.
+    /// </summary>
+    public static async Task<TimeSpan> RunAsync(IReadOnlyList<string> program, int count, int parallel, string directory)
     {
         string input = Path.Combine(directory, "floor-in.bin");
         File.WriteAllBytes(input, new byte[64]);
-        string host = FindDotnet();
         using var gate = new SemaphoreSlim(parallel);
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
@@ -65,13 +70,10 @@ internal static class Floor
             await gate.WaitAsync();
             try
             {
-                var psi = new ProcessStartInfo(host) { UseShellExecute = false };
-                psi.ArgumentList.Add(Dll);
-                if (withFiles)
-                {
-                    psi.ArgumentList.Add(input);
-                    psi.ArgumentList.Add(Path.Combine(directory, $"floor-out-{i}.bin"));
-                }
+                var psi = new ProcessStartInfo(program[0]) { UseShellExecute = false };
+                foreach (string a in program.Skip(1)) psi.ArgumentList.Add(a);
+                psi.ArgumentList.Add(input);
+                psi.ArgumentList.Add(Path.Combine(directory, $"floor-out-{i}.bin"));
                 using var p = Process.Start(psi)!;
                 await p.WaitForExitAsync();
                 if (p.ExitCode != 0) throw new InvalidOperationException("floor process failed");
@@ -81,7 +83,30 @@ internal static class Floor
                 gate.Release();
             }
         }));
-        return clock.Elapsed;
+        var elapsed = clock.Elapsed;
+        foreach (string f in Directory.GetFiles(directory, "floor-*")) File.Delete(f);
+        return elapsed;
+    }
+
+    /// <summary>Milliseconds from starting <paramref name="program"/> to its exit; throws if it fails.</summary>
+    public static double Time(string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment)
+    {
+        var psi = new ProcessStartInfo(program) { UseShellExecute = false };
+        foreach (var a in arguments) psi.ArgumentList.Add(a);
+        if (environment is not null)
+            foreach (var (k, v) in environment) psi.Environment[k] = v;
+        var clock = Stopwatch.StartNew();
+        using var p = Process.Start(psi)!;
+        p.WaitForExit();
+        double ms = clock.Elapsed.TotalMilliseconds;
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{program} exited {p.ExitCode}");
+        return ms;
+    }
+
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     public static string FindDotnet() => Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet"
@@ -128,15 +153,16 @@ internal static class Startup
         string jobDir = Directory.GetDirectories(runtime.WorkingDirectory).Single();
         var command = runtime.WorkerCommandLine(jobDir);
 
+        var workerEnvironment = new Dictionary<string, string> { ["FLUX_TASK_RANK"] = "0" };
         var bare = new List<double>();
         var worker = new List<double>();
         for (int i = 0; i < runs + 2; i++)
         {
-            bare.Add(Time(Floor.FindDotnet(), [Floor.Dll], null));
-            worker.Add(Time(command[0], command.Skip(1), jobDir));
+            bare.Add(Floor.Time(Floor.FindDotnet(), [Floor.Dll], null));
+            worker.Add(Floor.Time(command[0], command.Skip(1), workerEnvironment));
         }
         // Drop the first runs (disk cache) and take medians.
-        double bareMs = Median(bare.Skip(2)), workerMs = Median(worker.Skip(2));
+        double bareMs = Floor.Median(bare.Skip(2)), workerMs = Floor.Median(worker.Skip(2));
         if (Environment.GetEnvironmentVariable("FLUXAPPS_BENCH_KEEP") is { Length: > 0 } keep)
         {
             // A copy of the call's directory outlives the runtime, to time the worker by hand.
@@ -149,23 +175,6 @@ internal static class Startup
         Directory.Delete(dir, true);
     }
 
-    private static double Time(string program, IEnumerable<string> arguments, string? jobDir)
-    {
-        var psi = new ProcessStartInfo(program) { UseShellExecute = false };
-        foreach (var a in arguments) psi.ArgumentList.Add(a);
-        if (jobDir is not null) psi.Environment["FLUX_TASK_RANK"] = "0";
-        var clock = Stopwatch.StartNew();
-        using var p = Process.Start(psi)!;
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{program} exited {p.ExitCode}");
-        return clock.Elapsed.TotalMilliseconds;
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 }
 
 internal static class Pending
