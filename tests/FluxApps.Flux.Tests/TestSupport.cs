@@ -29,7 +29,17 @@ internal static class FluxAvailability
     /// <summary>Null when flux and libflux-core are here; otherwise the reason the integration tests skip.</summary>
     public static string? WhyNot => s_whyNot.Value;
 
-    public static void SkipIfAbsent() => Skip.If(WhyNot is not null, WhyNot);
+    /// <summary>
+    /// Skips the test where Flux is absent; where the test command provided Flux
+    /// (<c>FLUXAPPS_REQUIRE_FLUX=1</c>, set by build/test.sh), a Flux that cannot be used fails it instead.
+    /// </summary>
+    public static void SkipIfAbsent()
+    {
+        if (WhyNot is null) return;
+        if (Environment.GetEnvironmentVariable("FLUXAPPS_REQUIRE_FLUX") == "1")
+            throw new InvalidOperationException("Flux was provided for this run (FLUXAPPS_REQUIRE_FLUX=1) but cannot be used: " + WhyNot);
+        Skip.If(true, WhyNot);
+    }
 }
 
 internal static class TestPaths
