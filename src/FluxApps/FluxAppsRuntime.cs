@@ -2,6 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using FluxApps.Backends;
@@ -326,6 +327,7 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
     private static Action OutcomeFromFiles(JobRequest job, JobOutcome.Finished finished)
     {
         var future = job.Future;
+        finished = WithExactExitStatus(job, finished);
         if (job.Command is not null)
         {
             // A command app's outcome is its exit status: the program's own business, not an error.
@@ -370,6 +372,25 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
         }
         var result = Payload.ReadResult(resultPath); // the whole payload is in memory: the file may go
         return () => future.SetResult(result);
+    }
+
+    /// <summary>
+    /// The failing task's status, exact where it can be: where the backend folded a signal N into exit code
+    /// 128 + N (Flux's job shell, System.Diagnostics.Process), the workers' exit records decide: a rank that
+    /// recorded that code exited with it, and when none did, a signal killed it (a killed process records
+    /// nothing). A command app's program records nothing, so its code stays an exit code (see FluxCommandResult).
+    /// </summary>
+    internal static JobOutcome.Finished WithExactExitStatus(JobRequest job, JobOutcome.Finished finished)
+    {
+        int code = finished.ExitCode;
+        if (!finished.ExitCodeMayBeSignal || finished.Signal is not null || code <= 128 || code > 128 + 64) return finished;
+        if (job.Command is not null) return finished with { ExitCodeMayBeSignal = false };
+        bool exited = finished.FailedRank >= 0
+            ? Payload.ReadExitRecord(job.JobDirectory, finished.FailedRank) == code
+            : Enumerable.Range(0, job.Resources.MpiRanks).Any(rank => Payload.ReadExitRecord(job.JobDirectory, rank) == code);
+        return exited
+            ? finished with { ExitCodeMayBeSignal = false }
+            : finished with { ExitCode = 0, Signal = code - 128, ExitCodeMayBeSignal = false };
     }
 
     private static Payload.ErrorReport? FirstErrorReport(string jobDirectory, int ranks, int preferredRank)

@@ -60,9 +60,18 @@ public sealed class FluxCommand
 }
 
 /// <summary>How a command app's job ended: exit code and the files its output went to.</summary>
+/// <remarks>
+/// Whether a task was killed by a signal is reported where the backend can know it: the local backend
+/// reads each task's wait status, and Flux's <c>exec</c> exception (raised for a failing task of a
+/// multi-task job) carries it. Where only the exit of Flux's job shell tells (a single-task job on the
+/// Flux backend, or the local backend's <c>System.Diagnostics.Process</c> fallback), a task killed by
+/// signal N and a program that exited with 128 + N look the same: both give <see cref="ExitCode"/>
+/// 128 + N and a null <see cref="Signal"/>, and no signal is guessed. (App methods do not have this
+/// limit: their workers record their own exit code, so a missing record means a signal.)
+/// </remarks>
 /// <param name="JobId">The job that ran the command.</param>
-/// <param name="ExitCode">The job's exit code: the largest of its tasks' (128 + N when a task was killed by signal N).</param>
-/// <param name="Signal">The signal that killed a task, or null.</param>
+/// <param name="ExitCode">The job's exit code: its failing task's (128 + N when a task was killed by signal N).</param>
+/// <param name="Signal">The signal that killed a task, or null (also when the backend could not tell; see remarks).</param>
 /// <param name="StdoutPath">The file with the tasks' standard output.</param>
 /// <param name="StderrPath">The file with the tasks' standard error.</param>
 public sealed record FluxCommandResult(FluxJobId JobId, int ExitCode, int? Signal, string StdoutPath, string StderrPath)

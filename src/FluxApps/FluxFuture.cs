@@ -19,6 +19,7 @@ public abstract class FluxFuture
     private readonly TaskCompletionSource<FluxJobId> _submitted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private EventHandler<FluxJobEvent>? _jobEvent;
     private Action? _cancel;
+    private Func<int, Task>? _setUrgency;
     private FluxJobId? _jobId;
     private volatile FluxJobState _state = FluxJobState.New;
 
@@ -95,6 +96,39 @@ public abstract class FluxFuture
         lock (_gate) cancel = _cancel;
         if (cancel is not null) cancel();
         else TrySetCanceled(CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Changes the urgency (0-31) of the job while it waits for resources, as <c>flux job urgency</c> does:
+    /// 0 holds it (it will not start), more releases a held job or moves it ahead of (or behind) the
+    /// jobs waiting with it. A job submitted with <c>Urgency = 0</c> waits until this raises it.
+    /// </summary>
+    /// <param name="urgency">The new urgency: 0 (hold) to 31; 16 is the default.</param>
+    /// <returns>A task that completes once the backend has the new urgency (on Flux, once the job manager took it).</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="urgency"/> is outside 0-31.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// The job is past waiting: it has its resources (running or ending) or is over, or is not submitted yet.
+    /// Flux refuses urgency changes once resources are allocated, and so does the local backend; the message names the state.
+    /// </exception>
+    public Task SetUrgencyAsync(int urgency)
+    {
+        if (urgency < 0 || urgency > 31)
+            throw new ArgumentOutOfRangeException(nameof(urgency), urgency, $"Urgency = {urgency} is out of range: use 0 (hold) to 31.");
+        if (IsCompleted)
+            return Task.FromException(new InvalidOperationException(
+                $"{AppName} (job {JobId?.ToString() ?? "none"}) is {FluxJobState.Inactive}: the call is over, so its urgency cannot change."));
+        Func<int, Task>? set;
+        lock (_gate) set = _setUrgency;
+        if (set is null)
+            return Task.FromException(new InvalidOperationException(
+                $"{AppName} is {State}: the job is not submitted yet, so its urgency cannot change."));
+        return set(urgency);
+    }
+
+    /// <summary>Set by the backend that queued the job: how <see cref="SetUrgencyAsync"/> reaches it.</summary>
+    internal void SetUrgencyHandler(Func<int, Task> setUrgency)
+    {
+        lock (_gate) _setUrgency = setUrgency;
     }
 
     internal void SetCancelAction(Action cancel)

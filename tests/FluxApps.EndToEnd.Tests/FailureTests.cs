@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using FluxApps;
 using FluxApps.TestApps;
 
@@ -43,6 +44,82 @@ public abstract class FailureTestsBase<TFixture>(TFixture fixture) : IClassFixtu
         Assert.Equal(FluxJobFailureKind.Signaled, ex.Kind);
         Assert.Equal(6, ex.Signal); // FailFast aborts: SIGABRT
         Assert.Contains("about to crash", ex.StderrTail);
+    }
+
+    [Fact]
+    public async Task AnExitCodeAbove128IsAnExitNotASignal()
+    {
+        var ex = await Assert.ThrowsAsync<FluxJobException>(async () => await Library.ExitWithAsync(130, Options));
+        Assert.Equal(FluxJobFailureKind.Exited, ex.Kind);
+        Assert.Equal(130, ex.ExitCode);
+        Assert.Null(ex.Signal);
+    }
+
+    [Fact]
+    public async Task ARealSignalStaysASignal()
+    {
+        var ex = await Assert.ThrowsAsync<FluxJobException>(async () => await Library.SignalSelfAsync(9, Options));
+        Assert.Equal(FluxJobFailureKind.Signaled, ex.Kind);
+        Assert.Equal(9, ex.Signal);
+        Assert.Null(ex.ExitCode);
+        Assert.Contains("about to send myself signal 9", ex.StderrTail);
+    }
+
+    [Fact]
+    public async Task ACommandKilledBySignalSaysSoAndAnExitAbove128StaysAnExit()
+    {
+        var exited = await CommandApps.ExitWithAsync(130, Options);
+        Assert.Equal((130, (int?)null), (exited.ExitCode, exited.Signal));
+        string pidFile = Path.Combine(TestPaths.NewTempDirectory(), "pid");
+        var killed = CommandApps.WritePidThenSleepAsync(pidFile, 60, Options);
+        int pid = await ReadPid(pidFile);
+        LibC.kill(pid, 15);
+        var result = await killed.AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+        if (fixture.StartsWithProcess)
+            Assert.Equal((143, (int?)null), (result.ExitCode, result.Signal)); // Process folds: documented in FluxCommandResult
+        else
+            Assert.Equal((143, (int?)15), (result.ExitCode, result.Signal));
+    }
+
+    [Fact]
+    public async Task AStatusSomethingElseReapedIsAFailureUnlessTheWorkerRecordedItsExit()
+    {
+        if (fixture.StartsWithProcess) return; // System.Diagnostics.Process reaps its own children
+        var spawner = Backends.NativeSpawner.Shared!;
+        object gate = typeof(Backends.NativeSpawner).GetField("_gate", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(spawner)!;
+        string dir = TestPaths.NewTempDirectory();
+        try
+        {
+            // A command app's program records nothing: an unreadable status is a failure, not a success.
+            string commandPid = Path.Combine(dir, "command");
+            var command = CommandApps.WritePidThenSleepAsync(commandPid, 1, Options);
+            int pid = await ReadPid(commandPid);
+            lock (gate) LibC.waitpid(pid, out _, 0); // the reaper finds nothing left to read: ECHILD
+            var ex = await Assert.ThrowsAsync<FluxJobException>(async () => await command.AsTask().WaitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Equal(FluxJobFailureKind.BackendFailure, ex.Kind);
+            Assert.Contains("ECHILD", ex.Message);
+
+            // A worker records its own exit code: that proves how it ended.
+            string workerPid = Path.Combine(dir, "worker");
+            var worker = Library.WritePidThenSleepAsync(workerPid, 1000, Options);
+            pid = await ReadPid(workerPid);
+            lock (gate) LibC.waitpid(pid, out _, 0);
+            Assert.Equal(1000, await worker.AsTask().WaitAsync(TimeSpan.FromSeconds(60)));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    internal static async Task<int> ReadPid(string path)
+    {
+        for (int i = 0; i < 600; i++)
+        {
+            if (File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), out int pid)) return pid;
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"no pid in {path}");
     }
 
     [Fact]
@@ -240,4 +317,13 @@ public abstract class FailureTestsBase<TFixture>(TFixture fixture) : IClassFixtu
             await Task.Delay(10);
         }
     }
+}
+
+internal static class LibC
+{
+    [DllImport("libc")]
+    public static extern int kill(int pid, int signal);
+
+    [DllImport("libc", SetLastError = true)]
+    public static extern int waitpid(int pid, out int status, int options);
 }

@@ -40,6 +40,17 @@ public sealed class CommandAppTests(FourBrokerFixture fixture) : IClassFixture<F
     }
 
     [SkippableFact]
+    public async Task ACommandsExitAbove128IsReportedAsTheShellSawIt()
+    {
+        FluxAvailability.SkipIfAbsent();
+        string dir = TestPaths.NewTempDirectory();
+        // One task: only the finish event tells, and Flux's shell folds signal N into 128 + N, so no signal is guessed.
+        var exited = await CommandApps.ExitWithAsync(130, new FluxCallOptions { Runtime = fixture.Rt, WorkingDirectory = dir });
+        Assert.Equal((130, (int?)null), (exited.ExitCode, exited.Signal));
+        Assert.False(exited.Succeeded);
+    }
+
+    [SkippableFact]
     public async Task CancellingACommandAppCancelsTheFluxJob()
     {
         FluxAvailability.SkipIfAbsent();

@@ -82,16 +82,19 @@ public sealed class EventlogTests
         Assert.Equal((code, signal), WaitStatus.DecodeRaw(status));
 
     [Theory]
-    [InlineData(0, 0, null)]
-    [InlineData(768, 3, null)]
-    [InlineData(34304, 0, 6)]           // the shell's 128+SIGABRT
-    [InlineData(35584, 0, 11)]          // 128+SIGSEGV
-    [InlineData(36352, 0, 14)]          // 128+SIGALRM (timeout)
-    [InlineData(36608, 0, 15)]          // 128+SIGTERM (cancel)
-    [InlineData(32768, 128, null)]      // exit(128) is a plain code
-    [InlineData(9, 0, 9)]               // a raw signal status too
-    public void FinishStatusesDecodeTheShellsSignalConvention(int status, int code, int? signal) =>
-        Assert.Equal((code, signal), WaitStatus.DecodeFinish(status));
+    [InlineData(0, 0, null, false)]
+    [InlineData(768, 3, null, false)]
+    [InlineData(34304, 134, null, true)]    // the shell's 128+SIGABRT, or a task's exit(134): the finish event cannot say which
+    [InlineData(33280, 130, null, true)]    // exit(130) or 128+SIGINT
+    [InlineData(49152, 192, null, true)]    // 128+64, the last signal number
+    [InlineData(49408, 193, null, false)]   // above any signal: a plain code
+    [InlineData(32768, 128, null, false)]   // exit(128) is a plain code
+    [InlineData(9, 0, 9, false)]            // a shell killed by a signal: the raw status says so exactly
+    public void FinishStatusesNeverGuessASignalFromAnExitCode(int status, int code, int? signal, bool mayBeSignal)
+    {
+        var decoded = WaitStatus.DecodeFinish(status);
+        Assert.Equal((code, signal, mayBeSignal), (decoded.Code, decoded.Signal, decoded.CodeMayBeSignal));
+    }
 
     [Fact]
     public void StatesFollowRfc21()
@@ -119,11 +122,12 @@ public sealed class EventlogTests
     }
 
     [Fact]
-    public void ASignaledTaskIsFinishedWithTheSignal()
+    public void ASignaledSingleTaskIsFinishedWithTheShellsCodeMarkedAmbiguous()
     {
+        // One task, no exit-on-error: only the finish event's 128+6 tells; the runtime decides from the worker's exit record.
         var d = Replay(RealEventlogs.Abort, out _).Decide(ranks: 1);
         Assert.Equal(JobOutcomeKind.Finished, d.Kind);
-        Assert.Equal((0, (int?)6), (d.ExitCode, d.Signal));
+        Assert.Equal((134, (int?)null, true), (d.ExitCode, d.Signal, d.ExitCodeMayBeSignal));
     }
 
     [Fact]

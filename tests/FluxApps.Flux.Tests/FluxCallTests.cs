@@ -175,6 +175,60 @@ public sealed class FluxCallTests(SingleBrokerFixture fixture) : IClassFixture<S
     }
 
     [SkippableFact]
+    public async Task AnExitCodeAbove128IsAnExitNotASignal()
+    {
+        FluxAvailability.SkipIfAbsent();
+        // Flux's finish event says 130 for both exit(130) and SIGINT; the worker's exit record tells them apart.
+        var ex = await Assert.ThrowsAsync<FluxJobException>(async () => await Library.ExitWithAsync(130, Options));
+        Assert.Equal(FluxJobFailureKind.Exited, ex.Kind);
+        Assert.Equal(130, ex.ExitCode);
+        Assert.Null(ex.Signal);
+    }
+
+    [SkippableFact]
+    public async Task ARealSignalStaysASignal()
+    {
+        FluxAvailability.SkipIfAbsent();
+        var ex = await Assert.ThrowsAsync<FluxJobException>(async () => await Library.SignalSelfAsync(9, Options));
+        Assert.Equal(FluxJobFailureKind.Signaled, ex.Kind);
+        Assert.Equal(9, ex.Signal);
+        Assert.Contains("about to send myself signal 9", ex.StderrTail);
+    }
+
+    [SkippableFact]
+    public async Task UrgencyZeroHoldsTheJobInFluxUntilItIsRaised()
+    {
+        FluxAvailability.SkipIfAbsent();
+        var held = Library.AddAsync(20, 22, new FluxCallOptions { Runtime = fixture.Rt, Urgency = 0 });
+        await held.Submitted;
+        // Flux runs other jobs meanwhile; the held one stays in SCHED with priority 0.
+        Assert.Equal(5, await Library.AddAsync(2, 3, Options));
+        await Wait.ForEvent(held, "priority");
+        Assert.Equal(FluxJobState.Sched, held.State);
+        Assert.DoesNotContain(held.Events, e => e.Name == "alloc");
+        Assert.Contains(held.Events, e => e.Name == "priority" && e.Context.Contains("priority=0"));
+        await held.SetUrgencyAsync(16);
+        Assert.Equal(42, await held.AsTask().WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains(held.Events, e => e.Name == "urgency" && e.Context.Contains("urgency=16"));
+    }
+
+    [SkippableFact]
+    public async Task FluxRefusesUrgencyChangesOnceTheJobHasResources()
+    {
+        FluxAvailability.SkipIfAbsent();
+        var running = Library.SleepAsync(60_000, Options);
+        await Wait.ForEvent(running, "alloc");
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => running.SetUrgencyAsync(20));
+        Assert.Contains("resources are allocated", ex.Message);
+        Assert.Contains("is Run", ex.Message);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => running.SetUrgencyAsync(32));
+        running.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await running);
+        var over = await Assert.ThrowsAsync<InvalidOperationException>(() => running.SetUrgencyAsync(16));
+        Assert.Contains("Inactive", over.Message);
+    }
+
+    [SkippableFact]
     public async Task OneRankFailingEndsTheJobAtOnce()
     {
         FluxAvailability.SkipIfAbsent();

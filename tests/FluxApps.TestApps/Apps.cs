@@ -77,6 +77,27 @@ public static partial class Library
         return 0;
     }
 
+    /// <summary>Sends itself <paramref name="signal"/> (a real signal, not an exit code).</summary>
+    [FluxApp]
+    public static int SignalSelf(int signal)
+    {
+        Console.Error.WriteLine($"about to send myself signal {signal}");
+        Console.Error.Flush();
+        LibC.kill(Environment.ProcessId, signal);
+        Thread.Sleep(30_000);
+        return 0;
+    }
+
+    /// <summary>Writes its process id to <paramref name="pidFile"/>, then sleeps.</summary>
+    [FluxApp]
+    public static int WritePidThenSleep(string pidFile, int milliseconds)
+    {
+        File.WriteAllText(pidFile + ".tmp", Environment.ProcessId.ToString());
+        File.Move(pidFile + ".tmp", pidFile);
+        Thread.Sleep(milliseconds);
+        return milliseconds;
+    }
+
     [FluxApp]
     public static int Sleep(int milliseconds)
     {
@@ -178,6 +199,11 @@ public static partial class CommandApps
     [FluxApp]
     public static FluxCommand ExitWith(int code) => new("/bin/sh", "-c", "echo failing >&2; exit $0", code.ToString());
 
+    /// <summary>Writes its process id to <paramref name="pidFile"/>, then becomes <c>sleep</c> (same process).</summary>
+    [FluxApp]
+    public static FluxCommand WritePidThenSleep(string pidFile, int seconds) =>
+        new("/bin/sh", "-c", "echo $$ > \"$0.tmp\"; mv \"$0.tmp\" \"$0\"; exec sleep \"$1\"", pidFile, seconds.ToString());
+
     /// <summary>Sleeps (for cancellation).</summary>
     [FluxApp]
     public static FluxCommand Sleep(int seconds) => new("sleep", seconds.ToString());
@@ -189,4 +215,10 @@ public static partial class CommandApps
     /// <summary>Writes to files the caller names.</summary>
     [FluxApp]
     public static FluxCommand EchoTo(string text, string stdout) => new("echo", text) { StdoutPath = stdout, StderrPath = stdout + ".err" };
+}
+
+internal static class LibC
+{
+    [System.Runtime.InteropServices.DllImport("libc")]
+    public static extern int kill(int pid, int signal);
 }

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using FluxApps.Runtime;
@@ -13,9 +14,16 @@ namespace FluxApps.Backends;
 /// <summary>
 /// The embedded backend: runs each job's ranks as worker processes on this machine. Jobs hold
 /// <c>Cpus x MpiRanks</c> cores (and their GPUs) while they run, ranks are pinned to their cores,
-/// jobs wait first-fit (by urgency, then submission order) when the machine is full, and a
-/// request that could never fit is rejected at once, as Flux rejects it.
+/// jobs wait first-fit (by urgency, then submission order; urgency 0 holds) when the machine is full,
+/// and a request that could never fit is rejected at once, as Flux rejects it.
 /// </summary>
+/// <remarks>
+/// Which job gets which cores is <see cref="LocalScheduler{TJob}"/>'s business; this class launches
+/// and watches processes. Each job is in exactly one <see cref="LocalJobState"/>, changed only under
+/// <c>_gate</c>; its cores return to the scheduler in the one transition to <see cref="LocalJobState.Done"/>,
+/// which happens once no rank will start any more and every started rank has exited, and its outcome
+/// is reported then (a queued job's at once).
+/// </remarks>
 internal sealed class LocalBackend : IJobBackend
 {
     // With Process (the fallback): runs a command app's program with stdout/stderr appended to its files, then gets out of the way (exec).
@@ -25,16 +33,16 @@ internal sealed class LocalBackend : IJobBackend
     private readonly JobIdGenerator _ids = new(Environment.ProcessId);
     private readonly int[] _cpus;          // physical CPU of each schedulable core slot
     private readonly string[] _gpus;       // device ids as CUDA numbers them
-    private readonly bool[] _coreBusy;
-    private readonly bool[] _gpuBusy;
     private readonly bool _pin;
     private readonly bool _machineHasGpus;
     private readonly NativeSpawner? _spawner;
     private readonly object _gate = new();
     private readonly object _spawnGate = new();
-    private readonly SortedSet<LocalJob> _queue = new(LocalJob.QueueOrder);
+    // Under _gate:
+    private readonly LocalScheduler<LocalJob> _scheduler;
     private readonly Dictionary<JobRequest, LocalJob> _jobs = new();
-    private long _sequence;
+    // A cancel that arrived before its job was submitted (between the runtime's check and Submit): Submit honours it.
+    private readonly ConditionalWeakTable<JobRequest, object> _cancelledBeforeSubmit = new();
     private bool _disposed;
 
     public LocalBackend(FluxAppsRuntime runtime)
@@ -48,8 +56,7 @@ internal sealed class LocalBackend : IJobBackend
         _cpus = Enumerable.Range(0, cores).Select(i => available[i % available.Length]).ToArray();
         _gpus = DetectGpus(runtime.Options.LocalGpus);
         _machineHasGpus = _gpus.Length > 0;
-        _coreBusy = new bool[_cpus.Length];
-        _gpuBusy = new bool[_gpus.Length];
+        _scheduler = new LocalScheduler<LocalJob>(_cpus.Length, _gpus.Length);
         _pin = runtime.Options.PinWorkers && Affinity.IsSupported;
         _spawner = runtime.Options.LocalSpawnWithProcess ? null : NativeSpawner.Shared;
     }
@@ -83,39 +90,46 @@ internal sealed class LocalBackend : IJobBackend
         catch (UnauthorizedAccessException) { return Array.Empty<string>(); }
     }
 
-    public void Submit(JobRequest job)
+    public void Submit(JobRequest request)
     {
-        var local = new LocalJob(job, Interlocked.Increment(ref _sequence));
-        job.Id = _ids.Next();
-        job.Future.SetJobId(job.Id);
-        job.Future.AddEvent("submit", $"urgency={job.Resources.Urgency}");
-        job.Future.SetState(FluxJobState.Sched);
-        string? unsatisfiable = WhyUnsatisfiable(job.Resources);
+        var job = new LocalJob(request);
+        request.Id = _ids.Next();
+        request.Future.SetJobId(request.Id);
+        request.Future.AddEvent("submit", $"urgency={request.Resources.Urgency}");
+        request.Future.SetState(FluxJobState.Sched);
+        string? unsatisfiable = WhyUnsatisfiable(request.Resources);
         if (unsatisfiable is not null)
         {
-            job.Future.AddEvent("exception", "type=alloc severity=0 " + unsatisfiable);
-            Finish(local, new JobOutcome.Failed(new FluxJobException(
-                $"{job.App.DisplayName} (job {job.Id}) can never run here: {unsatisfiable}.",
-                FluxJobFailureKind.Rejected, job.App.DisplayName, job.Id, fluxException: "alloc: unsatisfiable request: " + unsatisfiable)));
+            job.State = LocalJobState.Done;
+            request.Future.AddEvent("exception", "type=alloc severity=0 " + unsatisfiable);
+            Report(job, new JobOutcome.Failed(new FluxJobException(
+                $"{request.App.DisplayName} (job {request.Id}) can never run here: {unsatisfiable}.",
+                FluxJobFailureKind.Rejected, request.App.DisplayName, request.Id, fluxException: "alloc: unsatisfiable request: " + unsatisfiable)));
             return;
         }
+        request.Future.SetUrgencyHandler(urgency => SetUrgency(job, urgency));
+        var r = request.Resources;
+        bool cancelled;
         lock (_gate)
         {
-            if (_disposed)
+            cancelled = _disposed || _cancelledBeforeSubmit.TryGetValue(request, out _);
+            if (cancelled)
             {
-                local.Completed = true;
+                job.State = LocalJobState.Done;
             }
             else
             {
-                _jobs[job] = local;
-                _queue.Add(local);
+                _jobs[request] = job;
+                _scheduler.Enqueue(job, r.Exclusive ? _cpus.Length : r.TotalCores, r.Exclusive ? _gpus.Length : r.TotalGpus, r.Urgency);
             }
         }
-        if (local.Completed)
+        if (cancelled)
         {
-            job.Completed?.Invoke(job, new JobOutcome.Cancelled());
+            request.Future.AddEvent("exception", "type=cancel severity=0 canceled by user");
+            Report(job, new JobOutcome.Cancelled());
             return;
         }
+        if (r.Urgency == LocalScheduler<LocalJob>.HoldUrgency) request.Future.AddEvent("priority", "priority=0 (held: urgency 0)");
         Schedule();
     }
 
@@ -130,75 +144,76 @@ internal sealed class LocalBackend : IJobBackend
         return null;
     }
 
-    /// <summary>Starts every queued job that fits now, in queue order (first fit).</summary>
+    /// <summary>Starts every queued job the scheduler says fits now.</summary>
     private void Schedule()
     {
-        List<LocalJob>? toStart = null;
+        List<LocalScheduler<LocalJob>.Allocation> starts;
         lock (_gate)
         {
             if (_disposed) return;
-            int freeCores = _coreBusy.Count(b => !b);
-            int freeGpus = _gpuBusy.Count(b => !b);
-            foreach (var job in _queue)
+            starts = _scheduler.StartWhatFits();
+            foreach (var allocation in starts)
             {
-                if (freeCores == 0) break;
-                var r = job.Request.Resources;
-                int needCores = r.Exclusive ? _cpus.Length : r.TotalCores;
-                int needGpus = r.Exclusive ? _gpus.Length : r.TotalGpus;
-                if (needCores > freeCores || needGpus > freeGpus) continue;
-                job.Cores = Take(_coreBusy, needCores);
-                job.Gpus = Take(_gpuBusy, needGpus);
-                freeCores -= needCores;
-                freeGpus -= needGpus;
-                (toStart ??= new()).Add(job);
+                var job = allocation.Job;
+                job.Allocation = allocation;
+                job.State = LocalJobState.Starting;
+                job.Live = 1; // the launcher's own reference: no Done while it may still start ranks
             }
-            if (toStart is not null)
-                foreach (var job in toStart) _queue.Remove(job);
         }
-        if (toStart is null) return;
-        foreach (var job in toStart) Start(job);
+        foreach (var allocation in starts) Start(allocation.Job);
     }
 
-    private static int[] Take(bool[] busy, int count)
+    /// <summary>Changes a queued job's urgency, as <c>flux job urgency</c> does; refused once the job has its cores.</summary>
+    private Task SetUrgency(LocalJob job, int urgency)
     {
-        var taken = new int[count];
-        int n = 0;
-        for (int i = 0; i < busy.Length && n < count; i++)
+        var request = job.Request;
+        lock (_gate)
         {
-            if (busy[i]) continue;
-            busy[i] = true;
-            taken[n++] = i;
+            if (job.State != LocalJobState.Queued || !_scheduler.SetUrgency(job, urgency))
+            {
+                return Task.FromException(new InvalidOperationException(
+                    $"{request.App.DisplayName} (job {request.Id}) is {AsFluxState(job.State)}: its urgency can change only while it waits for resources (Sched), as in Flux."));
+            }
         }
-        return taken;
+        request.Future.AddEvent("urgency", $"urgency={urgency}");
+        request.Future.AddEvent("priority", urgency == LocalScheduler<LocalJob>.HoldUrgency ? "priority=0 (held: urgency 0)" : $"priority={urgency}");
+        Schedule();
+        return Task.CompletedTask;
     }
 
+    private static FluxJobState AsFluxState(LocalJobState state) => state switch
+    {
+        LocalJobState.Queued => FluxJobState.Sched,
+        LocalJobState.Starting or LocalJobState.Running => FluxJobState.Run,
+        LocalJobState.Stopping => FluxJobState.Cleanup,
+        _ => FluxJobState.Inactive,
+    };
+
+    /// <summary>Launches a job's ranks; a stop (cancel, time limit, a failed rank) during the launch ends it.</summary>
     private void Start(LocalJob job)
     {
         var request = job.Request;
         var r = request.Resources;
         var future = request.Future;
-        future.AddEvent("alloc", $"cores={string.Join(',', job.Cores.Select(c => _cpus[c]))}" + (job.Gpus.Length > 0 ? $" gpus={string.Join(',', job.Gpus.Select(g => _gpus[g]))}" : ""));
+        var allocation = job.Allocation!;
+        future.AddEvent("alloc", $"cores={string.Join(',', allocation.CoreSlots.Select(c => _cpus[c]))}"
+            + (allocation.GpuSlots.Length > 0 ? $" gpus={string.Join(',', allocation.GpuSlots.Select(g => _gpus[g]))}" : ""));
         future.SetState(FluxJobState.Run);
-        job.Processes = new RankProcess?[r.MpiRanks];
         var command = request.TaskCommand(_runtime.Worker);
-        int coresPerRank = r.Exclusive ? Math.Max(r.Cpus, job.Cores.Length / r.MpiRanks) : r.Cpus;
-        int gpusPerRank = r.Exclusive ? job.Gpus.Length / r.MpiRanks : r.Gpus;
+        int coresPerRank = r.Exclusive ? Math.Max(r.Cpus, allocation.CoreSlots.Length / r.MpiRanks) : r.Cpus;
+        int gpusPerRank = r.Exclusive ? allocation.GpuSlots.Length / r.MpiRanks : r.Gpus;
         // Read once per job: every rank starts from the caller's environment as it is now.
         System.Collections.IDictionary callerEnvironment = Environment.GetEnvironmentVariables();
         var environment = new List<KeyValuePair<string, string?>>(16);
         for (int rank = 0; rank < r.MpiRanks; rank++)
         {
-            lock (_gate)
-            {
-                if (job.Stopping) break; // cancelled or timed out while starting
-            }
-            var rankCores = job.Cores.AsSpan(rank * coresPerRank, coresPerRank).ToArray();
+            var rankCores = allocation.CoreSlots.AsSpan(rank * coresPerRank, coresPerRank).ToArray();
             var rankCpus = rankCores.Select(c => _cpus[c]).Distinct().ToArray();
             string? visibleGpus = !_machineHasGpus ? null
                 : gpusPerRank == 0 ? "-1"
-                : string.Join(',', job.Gpus.AsSpan(rank * gpusPerRank, gpusPerRank).ToArray().Select(g => _gpus[g]));
+                : string.Join(',', allocation.GpuSlots.AsSpan(rank * gpusPerRank, gpusPerRank).ToArray().Select(g => _gpus[g]));
             RankEnvironment(environment, request, rank, rankCpus, visibleGpus);
-            RankProcess process;
+            RankProcess? process;
             try
             {
                 process = _spawner is not null
@@ -207,33 +222,70 @@ internal sealed class LocalBackend : IJobBackend
             }
             catch (Exception ex)
             {
-                lock (_gate) job.Stopping = true;
-                KillRanks(job);
-                // Ranks never started count as exited so the job can still finish.
-                lock (_gate) job.Exited += r.MpiRanks - rank;
-                Finish(job, new JobOutcome.Failed(new FluxJobException(
+                var failure = new FluxJobException(
                     $"{request.App.DisplayName} (job {request.Id}): could not start rank {rank}: {ex.Message}",
-                    FluxJobFailureKind.BackendFailure, request.App.DisplayName, request.Id, inner: ex)));
-                ReleaseIfDone(job);
-                return;
+                    FluxJobFailureKind.BackendFailure, request.App.DisplayName, request.Id, inner: ex);
+                bool stopped;
+                lock (_gate)
+                {
+                    stopped = TryStopLocked(job, LocalStopReason.LaunchFailed);
+                    if (stopped) job.LaunchFailure = failure;
+                }
+                if (stopped) KillRanks(job);
+                break;
+            }
+            if (process is null) break; // stopped (cancelled, timed out, a rank failed) while starting
+            bool stopping;
+            lock (_gate) stopping = job.State == LocalJobState.Stopping;
+            // Stopped while this rank was being spawned: the stop's kill may have come before it had a pid.
+            if (stopping)
+            {
+                process.KillTree();
+                break;
             }
         }
-        future.AddEvent("start");
-        if (r.TimeLimitSeconds > 0 && !double.IsPositiveInfinity(r.TimeLimitSeconds))
-        {
-            job.TimeLimitTimer = new Timer(static state =>
-                {
-                    var (backend, limited) = ((LocalBackend, LocalJob))state!;
-                    backend.OnTimeLimit(limited);
-                },
-                (this, job), TimeSpan.FromSeconds(Math.Min(r.TimeLimitSeconds, int.MaxValue / 1000.0)), Timeout.InfiniteTimeSpan);
-        }
+        bool running;
         lock (_gate)
         {
-            // Cancelled while starting: the processes started after Cancel looked must go too.
-            if (!job.Stopping) return;
+            running = job.State == LocalJobState.Starting;
+            if (running) job.State = LocalJobState.Running;
         }
-        KillRanks(job);
+        if (running)
+        {
+            future.AddEvent("start");
+            if (r.TimeLimitSeconds > 0 && !double.IsPositiveInfinity(r.TimeLimitSeconds))
+            {
+                job.TimeLimitTimer = new Timer(static state =>
+                    {
+                        var (backend, limited) = ((LocalBackend, LocalJob))state!;
+                        backend.OnTimeLimit(limited);
+                    },
+                    (this, job), TimeSpan.FromSeconds(Math.Min(r.TimeLimitSeconds, int.MaxValue / 1000.0)), Timeout.InfiniteTimeSpan);
+            }
+        }
+        DropReference(job); // the launcher is done: the job ends once its ranks have
+    }
+
+    /// <summary>Records a rank about to start (it counts as live until it exits); false when the job stopped starting ranks.</summary>
+    private bool RegisterRank(LocalJob job, int rank, RankProcess handle)
+    {
+        lock (_gate)
+        {
+            if (job.State != LocalJobState.Starting) return false;
+            job.Processes[rank] = handle;
+            job.Live++;
+            return true;
+        }
+    }
+
+    /// <summary>Forgets a rank that could not start.</summary>
+    private void UnregisterRank(LocalJob job, int rank)
+    {
+        lock (_gate)
+        {
+            job.Processes[rank] = null;
+            job.Live--;
+        }
     }
 
     /// <summary>
@@ -262,7 +314,7 @@ internal sealed class LocalBackend : IJobBackend
     }
 
     /// <summary>Starts a rank with posix_spawn: output files opened for it, a worker or the command's program run directly.</summary>
-    private RankProcess StartNative(LocalJob job, int rank, IReadOnlyList<string> command, List<KeyValuePair<string, string?>> environment,
+    private RankProcess? StartNative(LocalJob job, int rank, IReadOnlyList<string> command, List<KeyValuePair<string, string?>> environment,
         System.Collections.IDictionary callerEnvironment, int[] cpus)
     {
         var request = job.Request;
@@ -275,14 +327,22 @@ internal sealed class LocalBackend : IJobBackend
             argv = viaShell;
         }
         var handle = new NativeRank(this, job, rank);
-        lock (_gate) job.Processes![rank] = handle;
-        WithAffinity(cpus, () => handle.Child = _spawner!.Spawn(argv, request.WorkingDirectory, request.StdoutPath, request.StderrPath,
-            callerEnvironment, environment, static (exitCode, state) => ((NativeRank)state!).Exited(exitCode), handle));
+        if (!RegisterRank(job, rank, handle)) return null;
+        try
+        {
+            WithAffinity(cpus, () => handle.Child = _spawner!.Spawn(argv, request.WorkingDirectory, request.StdoutPath, request.StderrPath,
+                callerEnvironment, environment, static (status, state) => ((NativeRank)state!).Exited(status), handle));
+        }
+        catch
+        {
+            UnregisterRank(job, rank);
+            throw;
+        }
         return handle;
     }
 
     /// <summary>Starts a rank with <see cref="Process"/> (systems without pidfd or posix_spawn_file_actions_addchdir_np).</summary>
-    private RankProcess StartManaged(LocalJob job, int rank, IReadOnlyList<string> command, List<KeyValuePair<string, string?>> environment, int[] cpus)
+    private RankProcess? StartManaged(LocalJob job, int rank, IReadOnlyList<string> command, List<KeyValuePair<string, string?>> environment, int[] cpus)
     {
         var request = job.Request;
         // Workers redirect their own output (StandardStreams); a command app's program may be anything, so a shell redirects for it.
@@ -317,12 +377,18 @@ internal sealed class LocalBackend : IJobBackend
         var handle = new ManagedRank(process);
         process.Exited += (_, _) =>
         {
-            int exitCode = 0;
-            try { exitCode = process.ExitCode; } catch (InvalidOperationException) { }
+            // Process folds a signal N into exit code 128 + N: the status says which codes are ambiguous.
+            ExitStatus status;
+            try { status = ExitStatus.Folded(process.ExitCode); }
+            catch (InvalidOperationException ex) { status = ExitStatus.Unknown("System.Diagnostics.Process could not read it: " + ex.Message); }
             process.Dispose();
-            OnRankExited(job, rank, exitCode);
+            OnRankExited(job, rank, status);
         };
-        lock (_gate) job.Processes![rank] = handle; // before Start: Exited may fire at once
+        if (!RegisterRank(job, rank, handle)) // before Start: Exited may fire at once
+        {
+            process.Dispose();
+            return null;
+        }
         try
         {
             WithAffinity(cpus, () => process.Start());
@@ -330,7 +396,7 @@ internal sealed class LocalBackend : IJobBackend
         catch
         {
             process.Dispose();
-            lock (_gate) job.Processes![rank] = null;
+            UnregisterRank(job, rank);
             throw;
         }
         return handle;
@@ -374,7 +440,7 @@ internal sealed class LocalBackend : IJobBackend
         public override void KillTree()
         {
             try { process.Kill(entireProcessTree: true); }
-            catch (InvalidOperationException) { }
+            catch (InvalidOperationException) { } // not started, or already exited
             catch (System.ComponentModel.Win32Exception) { }
         }
     }
@@ -383,7 +449,7 @@ internal sealed class LocalBackend : IJobBackend
     {
         public volatile NativeSpawner.Child? Child;
 
-        public void Exited(int exitCode) => backend.OnRankExited(job, rank, exitCode);
+        public void Exited(ExitStatus status) => backend.OnRankExited(job, rank, status);
 
         public override void KillTree()
         {
@@ -391,41 +457,92 @@ internal sealed class LocalBackend : IJobBackend
         }
     }
 
-    private void OnRankExited(LocalJob job, int rank, int exitCode)
+    private void OnRankExited(LocalJob job, int rank, ExitStatus status)
     {
+        if (!status.IsKnown && job.Request.Command is null && Payload.ReadExitRecord(job.Request.JobDirectory, rank) is int recorded)
+            status = ExitStatus.Exited(recorded); // the worker recorded its own exit: that is how it ended
         bool killOthers = false;
-        bool last;
         lock (_gate)
         {
-            if (exitCode != 0 && job.FailedRank < 0)
+            if (!status.IsSuccess && job.FirstFailure is null)
             {
-                job.FailedRank = rank;
-                job.ExitCode = exitCode;
-                killOthers = true;
+                job.FirstFailure = (rank, status);
+                killOthers = TryStopLocked(job, LocalStopReason.RankFailed); // one rank failing fails the job: stop the rest now
             }
-            job.Exited++;
-            last = job.Exited >= job.Request.Resources.MpiRanks;
         }
-        if (killOthers && !last) KillRanks(job); // one rank failing fails the job: stop the rest now
-        if (!last) return;
-        job.TimeLimitTimer?.Dispose();
-        var future = job.Request.Future;
-        future.SetState(FluxJobState.Cleanup);
-        // Like Flux's finish event: the wait status of the job (worst task).
-        int status = job.ExitCode;
-        int? signal = status > 128 && status < 128 + 65 ? status - 128 : null;
-        future.AddEvent("finish", signal is int s ? $"status={s} (signal)" : $"status={status << 8}");
-        JobOutcome outcome;
+        if (killOthers) KillRanks(job);
+        DropReference(job);
+    }
+
+    private void OnTimeLimit(LocalJob job)
+    {
+        bool stopped;
+        lock (_gate) stopped = TryStopLocked(job, LocalStopReason.TimeLimit);
+        if (!stopped) return;
+        job.Request.Future.AddEvent("exception", "type=timeout severity=0 resource allocation expired");
+        KillRanks(job);
+        // Completion waits for the ranks to exit (milliseconds after SIGKILL), so stderr is complete.
+    }
+
+    /// <summary>Starting or Running becomes Stopping, for <paramref name="reason"/>; false when the job is not running (the first stop wins).</summary>
+    private static bool TryStopLocked(LocalJob job, LocalStopReason reason)
+    {
+        if (job.State is not (LocalJobState.Starting or LocalJobState.Running)) return false;
+        job.State = LocalJobState.Stopping;
+        job.StopReason = reason;
+        return true;
+    }
+
+    /// <summary>Drops one live reference (an exited rank, or the finished launcher); the last one ends the job.</summary>
+    private void DropReference(LocalJob job)
+    {
         lock (_gate)
         {
-            outcome = job.TimedOut
-                ? new JobOutcome.Failed(TimeLimitException(job))
-                : job.Cancelled ? new JobOutcome.Cancelled() : new JobOutcome.Finished(signal is null ? status : 0, signal, job.FailedRank);
+            if (--job.Live > 0) return;
+            if (job.State is not (LocalJobState.Running or LocalJobState.Stopping)) return;
+            job.State = LocalJobState.Done;
+            _scheduler.Release(job.Allocation!);
+            _jobs.Remove(job.Request);
         }
-        ReleaseIfDone(job);
-        future.AddEvent("clean");
-        Finish(job, outcome);
+        Ended(job);
+        Schedule(); // its cores are free
     }
+
+    /// <summary>After the transition to Done of a job that ran: its last events and its outcome.</summary>
+    private void Ended(LocalJob job)
+    {
+        job.TimeLimitTimer?.Dispose();
+        var request = job.Request;
+        var future = request.Future;
+        future.SetState(FluxJobState.Cleanup);
+        // Like Flux's finish event: the wait status of the job (its first failing task, else 0).
+        var failure = job.FirstFailure;
+        if (job.StopReason != LocalStopReason.LaunchFailed || failure is not null)
+            future.AddEvent("finish", failure is { } f ? FinishContext(f.Status) : "status=0");
+        future.AddEvent("release");
+        future.AddEvent("clean");
+        JobOutcome outcome = job.StopReason switch
+        {
+            LocalStopReason.Cancelled => new JobOutcome.Cancelled(),
+            LocalStopReason.TimeLimit => new JobOutcome.Failed(TimeLimitException(job)),
+            LocalStopReason.LaunchFailed => new JobOutcome.Failed(job.LaunchFailure!),
+            _ when failure is { Status.IsKnown: false } unknown => new JobOutcome.Failed(new FluxJobException(
+                $"{request.App.DisplayName} (job {request.Id}): rank {unknown.Rank} ended, but how is not known: {unknown.Status.UnknownReason}. "
+                + "It is reported as a failure, not as a success it may not have been.",
+                FluxJobFailureKind.BackendFailure, request.App.DisplayName, request.Id,
+                fluxException: "rank " + unknown.Rank + ": exit status unknown: " + unknown.Status.UnknownReason,
+                stderrTail: FluxAppsRuntime.StderrTail(request.StderrPath))),
+            _ when failure is { } failed => new JobOutcome.Finished(failed.Status.Code, failed.Status.Signal, failed.Rank)
+            {
+                ExitCodeMayBeSignal = failed.Status.CodeMayBeSignal,
+            },
+            _ => new JobOutcome.Finished(0, null, -1),
+        };
+        Report(job, outcome);
+    }
+
+    private static string FinishContext(ExitStatus status) =>
+        !status.IsKnown ? "status=unknown" : status.Signal is int s ? $"status={s} (signal)" : $"status={status.WaitStatus}";
 
     private FluxJobException TimeLimitException(LocalJob job)
     {
@@ -437,69 +554,71 @@ internal sealed class LocalBackend : IJobBackend
             stderrTail: FluxAppsRuntime.StderrTail(request.StderrPath));
     }
 
-    private void OnTimeLimit(LocalJob job)
+    /// <summary>Reports a Done job's outcome (each job reaches Done once, so this runs once).</summary>
+    private static void Report(LocalJob job, JobOutcome outcome)
     {
-        lock (_gate)
+        try
         {
-            if (job.Stopping || job.Completed) return;
-            job.Stopping = true;
-            job.TimedOut = true;
+            job.Request.Completed?.Invoke(job.Request, outcome);
         }
-        job.Request.Future.AddEvent("exception", "type=timeout severity=0 resource allocation expired");
-        KillRanks(job);
-        // Completion waits for the ranks to exit (milliseconds after SIGKILL), so stderr is complete.
-    }
-
-    private void ReleaseIfDone(LocalJob job)
-    {
-        lock (_gate)
+        catch (Exception ex)
         {
-            if (job.Released || job.Exited < job.Request.Resources.MpiRanks) return;
-            job.Released = true;
-            foreach (int c in job.Cores) _coreBusy[c] = false;
-            foreach (int g in job.Gpus) _gpuBusy[g] = false;
-            _jobs.Remove(job.Request);
+            Console.Error.WriteLine("FluxApps: error completing a call: " + ex);
         }
-        job.Request.Future.AddEvent("release");
-        Schedule();
-    }
-
-    private void Finish(LocalJob job, JobOutcome outcome)
-    {
-        lock (_gate)
-        {
-            if (job.Completed) return;
-            job.Completed = true;
-        }
-        job.Request.Completed?.Invoke(job.Request, outcome);
     }
 
     private void KillRanks(LocalJob job)
     {
         RankProcess?[] processes;
-        lock (_gate) processes = job.Processes?.ToArray() ?? Array.Empty<RankProcess?>();
+        lock (_gate) processes = job.Processes.ToArray();
         foreach (var p in processes) p?.KillTree();
     }
 
     public void Cancel(JobRequest request)
     {
         LocalJob? job;
-        bool queued = false;
+        bool wasQueued;
         lock (_gate)
         {
-            if (!_jobs.TryGetValue(request, out job) || job.Stopping || job.Completed) return;
-            job.Stopping = true;
-            job.Cancelled = true;
-            if (_queue.Remove(job))
+            if (!_jobs.TryGetValue(request, out job))
             {
-                queued = true;
+                // Not submitted yet (or already over, where this is harmless): Submit will find it cancelled.
+                _cancelledBeforeSubmit.AddOrUpdate(request, request);
+                return;
+            }
+            wasQueued = job.State == LocalJobState.Queued;
+            if (wasQueued)
+            {
+                _scheduler.Remove(job);
                 _jobs.Remove(request);
+                job.State = LocalJobState.Done;
+                job.StopReason = LocalStopReason.Cancelled;
+            }
+            else if (!TryStopLocked(job, LocalStopReason.Cancelled))
+            {
+                return; // already stopping or over
             }
         }
         request.Future.AddEvent("exception", "type=cancel severity=0 canceled by user");
-        if (!queued) KillRanks(job);
-        // The future completes now; the cores return once the killed ranks have exited.
-        Finish(job, new JobOutcome.Cancelled());
+        if (wasQueued)
+        {
+            Report(job, new JobOutcome.Cancelled());
+            return;
+        }
+        // The outcome comes once the killed ranks have exited and the cores are back (milliseconds after SIGKILL).
+        KillRanks(job);
+    }
+
+    /// <summary>The number of jobs not yet Done (for tests).</summary>
+    internal int ActiveJobCount
+    {
+        get { lock (_gate) return _jobs.Count; }
+    }
+
+    /// <summary>Free core slots (for tests).</summary>
+    internal int FreeCores
+    {
+        get { lock (_gate) return _scheduler.FreeCores; }
     }
 
     public async ValueTask DisposeAsync()
@@ -517,39 +636,49 @@ internal sealed class LocalBackend : IJobBackend
         {
             lock (_gate)
             {
-                if (all.All(j => j.Exited >= (j.Processes?.Count(p => p is not null) ?? 0))) break;
+                if (_jobs.Count == 0) break;
             }
             await Task.Delay(10).ConfigureAwait(false);
         }
     }
 
-    private sealed class LocalJob
+    /// <summary>One job's life in the local backend; every change happens under the backend's gate.</summary>
+    private enum LocalJobState
     {
-        public static readonly IComparer<LocalJob> QueueOrder = Comparer<LocalJob>.Create((a, b) =>
-        {
-            int byUrgency = b.Request.Resources.Urgency.CompareTo(a.Request.Resources.Urgency);
-            return byUrgency != 0 ? byUrgency : a.Sequence.CompareTo(b.Sequence);
-        });
+        /// <summary>In the scheduler's queue (held when its urgency is 0); holds no cores.</summary>
+        Queued,
+        /// <summary>Holds its cores; its ranks are being launched.</summary>
+        Starting,
+        /// <summary>Every rank was launched; waiting for them to exit.</summary>
+        Running,
+        /// <summary>Cancelled, timed out, or a rank failed or could not start: the ranks are being killed.</summary>
+        Stopping,
+        /// <summary>Over: its cores are back and its outcome is reported.</summary>
+        Done,
+    }
 
-        public LocalJob(JobRequest request, long sequence)
-        {
-            Request = request;
-            Sequence = sequence;
-        }
+    /// <summary>Why a job left Starting or Running early (the first reason wins).</summary>
+    private enum LocalStopReason
+    {
+        None,
+        Cancelled,
+        TimeLimit,
+        RankFailed,
+        LaunchFailed,
+    }
 
-        public JobRequest Request { get; }
-        public long Sequence { get; }
-        public int[] Cores = Array.Empty<int>();
-        public int[] Gpus = Array.Empty<int>();
-        public RankProcess?[]? Processes;
+    private sealed class LocalJob(JobRequest request)
+    {
+        public JobRequest Request { get; } = request;
+        // All under the backend's gate:
+        public LocalJobState State = LocalJobState.Queued;
+        public LocalStopReason StopReason;
+        public LocalScheduler<LocalJob>.Allocation? Allocation;
+        public readonly RankProcess?[] Processes = new RankProcess?[request.Resources.MpiRanks];
+        /// <summary>Started ranks not yet exited, plus one for the launcher while it runs.</summary>
+        public int Live;
+        public (int Rank, ExitStatus Status)? FirstFailure;
+        public FluxJobException? LaunchFailure;
         public Timer? TimeLimitTimer;
-        public int Exited;
-        public int FailedRank = -1;
-        public int ExitCode;
-        public bool Stopping;
-        public bool Cancelled;
-        public bool TimedOut;
-        public bool Completed;
-        public bool Released;
     }
 }

@@ -48,7 +48,8 @@ internal sealed unsafe partial class NativeSpawner
     public static NativeSpawner? Shared =>
         string.Equals(Environment.GetEnvironmentVariable("FLUXAPPS_LOCAL_SPAWN"), "process", StringComparison.OrdinalIgnoreCase) ? null : s_shared.Value;
 
-    private static NativeSpawner? Create()
+    /// <summary>A new spawner with its own reaper (the backend uses <see cref="Shared"/>; tests make their own).</summary>
+    internal static NativeSpawner? Create()
     {
         if (!OperatingSystem.IsLinux()) return null;
         try
@@ -70,7 +71,7 @@ internal sealed unsafe partial class NativeSpawner
     /// <summary>A started process, reaped by the spawner; <see cref="OnExit"/> runs on the thread pool once it has exited.</summary>
     public sealed class Child : IThreadPoolWorkItem
     {
-        internal Child(Action<int, object?> onExit, object? state)
+        internal Child(Action<ExitStatus, object?> onExit, object? state)
         {
             OnExit = onExit;
             State = state;
@@ -78,24 +79,27 @@ internal sealed unsafe partial class NativeSpawner
 
         public int Pid { get; internal set; }
         internal int PidFd = -1;
+        // Under the spawner's gate:
         internal bool Reaped;
-        /// <summary>Exit code as <see cref="Process.ExitCode"/> gives it: the status, or 128 + the signal that killed it.</summary>
-        public int ExitCode { get; internal set; }
-        internal Action<int, object?> OnExit { get; }
+        internal int Killers;        // KillTree calls in progress: the pid must not be reaped (and reused) under them
+        internal bool ReapDeferred;  // it exited while a KillTree ran: the last killer reaps it
+        /// <summary>How it ended, as its wait status says (exact: an exit is an exit, a signal a signal).</summary>
+        public ExitStatus Exit { get; internal set; }
+        internal Action<ExitStatus, object?> OnExit { get; }
         internal object? State { get; }
 
-        void IThreadPoolWorkItem.Execute() => OnExit(ExitCode, State);
+        void IThreadPoolWorkItem.Execute() => OnExit(Exit, State);
     }
 
     /// <summary>
     /// Starts <paramref name="argv"/> (argv[0] is the program: a path, or a name looked up on PATH)
     /// in <paramref name="workingDirectory"/> with stdout and stderr appended to the given files,
     /// and the caller's environment changed by <paramref name="environment"/> (a null value removes the variable;
-    /// later entries win). <paramref name="onExit"/> gets the exit code and <paramref name="state"/>.
+    /// later entries win). <paramref name="onExit"/> gets the exit status and <paramref name="state"/>.
     /// Throws <see cref="System.ComponentModel.Win32Exception"/> naming the program when it cannot start.
     /// </summary>
     public Child Spawn(IReadOnlyList<string> argv, string workingDirectory, string stdoutPath, string stderrPath,
-        IDictionary callerEnvironment, IReadOnlyList<KeyValuePair<string, string?>> environment, Action<int, object?> onExit, object? state)
+        IDictionary callerEnvironment, IReadOnlyList<KeyValuePair<string, string?>> environment, Action<ExitStatus, object?> onExit, object? state)
     {
         var child = new Child(onExit, state);
         var utf8 = Encoding.UTF8;
@@ -191,10 +195,7 @@ internal sealed unsafe partial class NativeSpawner
                         }
                         child.PidFd = pidfd;
                         _children[pid] = child;
-                        byte* ev = stackalloc byte[16];
-                        *(uint*)ev = EpollIn;
-                        *(ulong*)(ev + _eventDataOffset) = (ulong)pid;
-                        if (epoll_ctl(_epoll, EpollCtlAdd, pidfd, ev) != 0)
+                        if (!Watch(child))
                         {
                             int errno = Marshal.GetLastPInvokeError();
                             _children.Remove(pid);
@@ -220,6 +221,15 @@ internal sealed unsafe partial class NativeSpawner
             NativeMemory.Free(block);
         }
         return child;
+    }
+
+    /// <summary>Adds the child's pidfd to the reaper's epoll set (under the gate).</summary>
+    private bool Watch(Child child)
+    {
+        byte* ev = stackalloc byte[16];
+        *(uint*)ev = EpollIn;
+        *(ulong*)(ev + _eventDataOffset) = (ulong)child.Pid;
+        return epoll_ctl(_epoll, EpollCtlAdd, child.PidFd, ev) == 0;
     }
 
     private static bool IsOverridden(IReadOnlyList<KeyValuePair<string, string?>> environment, string key, int after)
@@ -249,21 +259,88 @@ internal sealed unsafe partial class NativeSpawner
             throw new System.ComponentModel.Win32Exception(error, $"{program} could not be prepared to start: {Marshal.GetPInvokeErrorMessage(error)}");
     }
 
-    /// <summary>Kills <paramref name="child"/> and its descendants, unless it has already been reaped (its pid may then be another process's).</summary>
+    /// <summary>
+    /// Kills <paramref name="child"/> and its descendants, unless it has already been reaped (its pid may then be
+    /// another process's). The gate covers only the table work: walking /proc runs outside it, so spawns and
+    /// the reaper never wait for a kill; meanwhile the child is not reaped, so its pid cannot be reused.
+    /// </summary>
     public void KillTree(Child child)
     {
         lock (_gate)
         {
             if (child.Reaped) return;
-            try
-            {
-                using var process = Process.GetProcessById(child.Pid);
-                process.Kill(entireProcessTree: true);
-            }
-            catch (ArgumentException) { kill(child.Pid, 9); } // not in /proc any more: the zombie is ours to reap
-            catch (InvalidOperationException) { }
-            catch (System.ComponentModel.Win32Exception) { }
+            child.Killers++;
         }
+        try
+        {
+            // Descendants first, while the child (alive or a zombie) still holds its pid: none can be reparented to a stranger's pid.
+            foreach (int pid in TreeWalker(child.Pid)) kill(pid, 9);
+            kill(child.Pid, 9);
+        }
+        finally
+        {
+            bool reaped = false;
+            lock (_gate)
+            {
+                if (--child.Killers == 0 && child.ReapDeferred)
+                {
+                    child.ReapDeferred = false;
+                    reaped = TryReapLocked(child);
+                    if (!reaped) Watch(child); // cannot happen (its pidfd said it exited); never lose a child
+                }
+            }
+            if (reaped) ThreadPool.UnsafeQueueUserWorkItem(child, preferLocal: false);
+        }
+    }
+
+    /// <summary>How <see cref="KillTree"/> finds a process's descendants (replaceable so tests can watch the walk).</summary>
+    internal Func<int, List<int>> TreeWalker { get; set; } = Descendants;
+
+    /// <summary>The descendants of <paramref name="root"/>, children before grandchildren, from /proc's parent links.</summary>
+    internal static List<int> Descendants(int root)
+    {
+        var parents = new Dictionary<int, List<int>>();
+        try
+        {
+            foreach (string dir in System.IO.Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(System.IO.Path.GetFileName(dir), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)) continue;
+                int parent = ParentOf(dir);
+                if (parent <= 0) continue;
+                if (!parents.TryGetValue(parent, out var children)) parents[parent] = children = new List<int>();
+                children.Add(pid);
+            }
+        }
+        catch (System.IO.IOException) { }
+        catch (UnauthorizedAccessException) { }
+        var found = new List<int>();
+        var pending = new Queue<int>();
+        pending.Enqueue(root);
+        while (pending.Count > 0 && found.Count < 100_000)
+        {
+            if (!parents.TryGetValue(pending.Dequeue(), out var children)) continue;
+            foreach (int c in children)
+            {
+                found.Add(c);
+                pending.Enqueue(c);
+            }
+        }
+        return found;
+    }
+
+    /// <summary>The parent pid in /proc/PID/stat (field 4, after the parenthesised name, which may hold spaces), or -1.</summary>
+    private static int ParentOf(string procDirectory)
+    {
+        try
+        {
+            string stat = System.IO.File.ReadAllText(System.IO.Path.Combine(procDirectory, "stat"));
+            int close = stat.LastIndexOf(')');
+            if (close < 0) return -1;
+            string[] fields = stat[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return fields.Length > 1 && int.TryParse(fields[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int ppid) ? ppid : -1;
+        }
+        catch (System.IO.IOException) { return -1; }
+        catch (UnauthorizedAccessException) { return -1; }
     }
 
     private void ReapLoop()
@@ -286,28 +363,45 @@ internal sealed unsafe partial class NativeSpawner
                 lock (_gate)
                 {
                     if (!_children.TryGetValue(pid, out child)) continue;
-                    int reaped = waitpid(pid, out int status, WaitNoHang);
-                    if (reaped == 0) continue; // not exited after all: wait for the next event
-                    if (reaped < 0 && Marshal.GetLastPInvokeError() != ErrorNoChild) continue;
-                    // ECHILD: something else reaped it (a SIGCHLD set to SIG_IGN); its result files still tell how it went.
-                    child.ExitCode = reaped < 0 ? 0 : DecodeWaitStatus(status);
-                    child.Reaped = true;
-                    _children.Remove(pid);
-                    epoll_ctl(_epoll, EpollCtlDelete, child.PidFd, null);
-                    close(child.PidFd);
-                    child.PidFd = -1;
+                    if (child.Killers > 0)
+                    {
+                        // A KillTree is walking this child's tree: keep its pid reserved; the last killer reaps it.
+                        child.ReapDeferred = true;
+                        epoll_ctl(_epoll, EpollCtlDelete, child.PidFd, null);
+                        continue;
+                    }
+                    if (!TryReapLocked(child)) continue;
                 }
                 ThreadPool.UnsafeQueueUserWorkItem(child, preferLocal: false);
             }
         }
     }
 
-    /// <summary>A wait status as <see cref="Process.ExitCode"/> reports it: the exit status, or 128 + the terminating signal.</summary>
-    internal static int DecodeWaitStatus(int status)
+    /// <summary>Reaps an exited child (under the gate); false when it has not exited after all.</summary>
+    private bool TryReapLocked(Child child)
     {
-        int signal = status & 0x7f;
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal;
+        int reaped = waitpid(child.Pid, out int status, WaitNoHang);
+        if (reaped == 0) return false; // not exited: wait for the next event
+        int errno = reaped < 0 ? Marshal.GetLastPInvokeError() : 0;
+        if (reaped < 0 && errno != ErrorNoChild) return false;
+        child.Exit = StatusOfWait(reaped, errno, status);
+        child.Reaped = true;
+        _children.Remove(child.Pid);
+        epoll_ctl(_epoll, EpollCtlDelete, child.PidFd, null); // fails harmlessly when a deferred reap removed it already
+        close(child.PidFd);
+        child.PidFd = -1;
+        return true;
     }
+
+    /// <summary>
+    /// The exit status from <c>waitpid</c>'s result: the decoded wait status, or unknown when the child was
+    /// reaped elsewhere (ECHILD: e.g. SIGCHLD set to SIG_IGN), which must never read as success.
+    /// </summary>
+    internal static ExitStatus StatusOfWait(int reaped, int errno, int status) =>
+        reaped > 0 ? ExitStatus.FromWaitStatus(status)
+        : ExitStatus.Unknown(errno == ErrorNoChild
+            ? "its wait status was taken by something else in this process (waitpid: ECHILD; is SIGCHLD ignored?)"
+            : "waitpid failed: " + Marshal.GetPInvokeErrorMessage(errno));
 
     [LibraryImport("libc")]
     private static partial int posix_spawn(int* pid, byte* path, void* fileActions, void* attributes, byte** argv, byte** envp);

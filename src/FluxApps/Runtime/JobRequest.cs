@@ -121,8 +121,20 @@ internal sealed class JobRequest
 /// <summary>How a job ended, as a backend saw it.</summary>
 internal abstract record JobOutcome
 {
-    /// <summary>All tasks exited normally; the job directory holds the result (or error reports).</summary>
-    public sealed record Finished(int ExitCode, int? Signal, int FailedRank) : JobOutcome;
+    /// <summary>
+    /// The tasks ran to their end: all exited 0 (the job directory holds the result), or the first failing
+    /// task, <paramref name="FailedRank"/> (-1 when not known), exited with <paramref name="ExitCode"/> or was
+    /// killed by <paramref name="Signal"/>.
+    /// </summary>
+    public sealed record Finished(int ExitCode, int? Signal, int FailedRank) : JobOutcome
+    {
+        /// <summary>
+        /// True when the backend could not tell an exit from a signal: a signal N reads as exit code 128 + N
+        /// (Flux's job shell, <see cref="System.Diagnostics.Process.ExitCode"/>). The runtime then asks the
+        /// worker's exit records (<see cref="Payload.ExitFile"/>).
+        /// </summary>
+        public bool ExitCodeMayBeSignal { get; init; }
+    }
 
     /// <summary>The job ended without running to completion, or failed in the backend.</summary>
     public sealed record Failed(FluxJobException Exception) : JobOutcome;

@@ -20,6 +20,47 @@ internal static class Payload
 
     public static string ErrorFile(int rank) => $"error.{rank}.bin";
 
+    /// <summary>
+    /// The file where a worker rank records the code it exits with (as decimal text). Written as the process
+    /// exits normally (<c>Environment.Exit</c> or the end of <c>Main</c>); a rank killed by a signal never
+    /// writes it, which is how an exit code of 128 + N is told apart from signal N.
+    /// </summary>
+    public static string ExitFile(int rank) => $"exit.{rank}";
+
+    /// <summary>Records this rank's exit code; never throws (it runs as the process exits).</summary>
+    public static void WriteExitRecord(string jobDirectory, int rank, int exitCode)
+    {
+        try
+        {
+            Span<byte> text = stackalloc byte[12];
+            // By hand: formatting through CultureInfo would load ICU in a NativeAOT worker's last moment.
+            int length = 0;
+            uint value = (uint)Math.Abs((long)exitCode);
+            do { text[length++] = (byte)('0' + value % 10); value /= 10; } while (value > 0);
+            if (exitCode < 0) text[length++] = (byte)'-';
+            text[..length].Reverse();
+            RawFile.WriteAllBytes(Path.Combine(jobDirectory, ExitFile(rank)), text[..length]);
+        }
+        catch (Exception)
+        {
+            // Nothing to report to: the process is exiting. A missing record reads as "killed by a signal".
+        }
+    }
+
+    /// <summary>The exit code rank <paramref name="rank"/> recorded, or null when it recorded none (or it cannot be read).</summary>
+    public static int? ReadExitRecord(string jobDirectory, int rank)
+    {
+        try
+        {
+            string path = Path.Combine(jobDirectory, ExitFile(rank));
+            if (!File.Exists(path)) return null;
+            return int.TryParse(File.ReadAllText(path).Trim(), System.Globalization.NumberStyles.AllowLeadingSign,
+                System.Globalization.CultureInfo.InvariantCulture, out int code) ? code : null;
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+    }
+
     /// <summary>What an error file says went wrong.</summary>
     public enum ErrorKind : byte
     {

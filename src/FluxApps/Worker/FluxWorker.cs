@@ -103,6 +103,9 @@ public static class FluxWorker
             Console.Error.WriteLine("FluxApps worker: no job directory given (argument or FLUXAPPS_JOB_DIR).");
             return WorkerFailedExitCode;
         }
+        // The exit code, however the process exits normally (returning, or the app calling Environment.Exit);
+        // a signal leaves no record, which is how the caller tells exit 128 + N from signal N.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Payload.WriteExitRecord(jobDirectory, rank, Environment.ExitCode);
         FluxReader? arguments = null;
         FluxWriter? result = null;
         try
@@ -118,7 +121,7 @@ public static class FluxWorker
             var pending = entry(arguments, result);
             if (!pending.IsCompletedSuccessfully) pending.AsTask().GetAwaiter().GetResult();
             if (rank == 0) Payload.WriteFile(Path.Combine(jobDirectory, Payload.ResultFile), result.WrittenSpan);
-            return 0;
+            return Exiting(0);
         }
         catch (Exception ex)
         {
@@ -136,8 +139,15 @@ public static class FluxWorker
                 Console.Error.WriteLine($"FluxApps worker: could not write the error report: {writeFailure.Message}");
             }
             Console.Error.WriteLine($"FluxApps worker rank {rank}: {report.Message}");
-            return appThrew ? AppFailedExitCode : WorkerFailedExitCode;
+            return Exiting(appThrew ? AppFailedExitCode : WorkerFailedExitCode);
         }
+    }
+
+    /// <summary>Sets the code the exit record will hold (a host may run ProcessExit before it latches Main's return value).</summary>
+    private static int Exiting(int exitCode)
+    {
+        Environment.ExitCode = exitCode;
+        return exitCode;
     }
 
     /// <summary>

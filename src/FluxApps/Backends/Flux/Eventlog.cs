@@ -117,14 +117,15 @@ internal static class WaitStatus
     }
 
     /// <summary>
-    /// The status of a job's <c>finish</c> event. Flux's job shell reports a task killed by signal N
-    /// as exit code 128+N, so such codes are read back as the signal (as the local backend does).
+    /// The status of a job's <c>finish</c> event: the job shells' exit. A shell exits with its worst task's
+    /// code, and reports a task killed by signal N as 128 + N, so a code of 129-192 may be either; the
+    /// result says so (<see cref="ExitStatus.CodeMayBeSignal"/>) rather than guessing. A shell itself
+    /// killed by a signal is reported as that signal.
     /// </summary>
-    public static (int ExitCode, int? Signal) DecodeFinish(int status)
+    public static ExitStatus DecodeFinish(int status)
     {
         var (code, signal) = DecodeRaw(status);
-        if (signal is null && code > 128 && code <= 128 + 64) return (0, code - 128);
-        return (code, signal);
+        return signal is int s ? ExitStatus.Killed(s) : ExitStatus.Folded(code);
     }
 }
 
@@ -247,15 +248,17 @@ internal sealed partial class JobEventTracker
                 var (code, signal) = WaitStatus.DecodeRaw((int)raw);
                 return new JobOutcomeDecision(JobOutcomeKind.Finished, ExitCode: code, Signal: signal, FailedRank: failedRank, FluxException: ExceptionText);
             }
-            var (c, s) = WaitStatus.DecodeFinish(FinishStatus.Value);
-            if (c == 0 && s is null) c = 1; // a fatal exception is a failure even when the shells exited 0
-            return new JobOutcomeDecision(JobOutcomeKind.Finished, ExitCode: c, Signal: s, FailedRank: failedRank, FluxException: ExceptionText);
+            var shells = WaitStatus.DecodeFinish(FinishStatus.Value);
+            int c = shells.IsSuccess ? 1 : shells.Code; // a fatal exception is a failure even when the shells exited 0
+            return new JobOutcomeDecision(JobOutcomeKind.Finished, ExitCode: c, Signal: shells.Signal, FailedRank: failedRank, FluxException: ExceptionText,
+                ExitCodeMayBeSignal: shells.CodeMayBeSignal);
         }
         if (FinishStatus is int status)
         {
-            var (code, signal) = WaitStatus.DecodeFinish(status);
-            int rank = code == 0 && signal is null ? -1 : ranks == 1 ? 0 : -1;
-            return new JobOutcomeDecision(JobOutcomeKind.Finished, ExitCode: code, Signal: signal, FailedRank: rank);
+            var shells = WaitStatus.DecodeFinish(status);
+            int rank = shells.IsSuccess ? -1 : ranks == 1 ? 0 : -1;
+            return new JobOutcomeDecision(JobOutcomeKind.Finished, ExitCode: shells.Code, Signal: shells.Signal, FailedRank: rank,
+                ExitCodeMayBeSignal: shells.CodeMayBeSignal);
         }
         return new JobOutcomeDecision(JobOutcomeKind.Failed, FluxJobFailureKind.BackendFailure,
             ExceptionText ?? "the job's eventlog ended without a finish or exception event");
@@ -271,11 +274,15 @@ internal sealed partial class JobEventTracker
 
 internal enum JobOutcomeKind { Finished, Failed, Cancelled }
 
-/// <summary>How a Flux job ended, before it is turned into a <see cref="Runtime.JobOutcome"/>.</summary>
+/// <summary>
+/// How a Flux job ended, before it is turned into a <see cref="Runtime.JobOutcome"/>.
+/// <see cref="ExitCodeMayBeSignal"/>: the code came from the finish event, where 128 + N may be signal N.
+/// </summary>
 internal readonly record struct JobOutcomeDecision(
     JobOutcomeKind Kind,
     FluxJobFailureKind FailureKind = FluxJobFailureKind.Other,
     string? FluxException = null,
     int ExitCode = 0,
     int? Signal = null,
-    int FailedRank = -1);
+    int FailedRank = -1,
+    bool ExitCodeMayBeSignal = false);

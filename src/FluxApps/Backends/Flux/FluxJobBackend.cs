@@ -29,6 +29,7 @@ internal sealed class FluxJobBackend : IJobBackend
     private readonly ConditionalWeakTable<JobRequest, JobRequest> _cancelledBeforeSubmit = new();
     // Reactor thread only:
     private readonly HashSet<FluxJob> _live = new();
+    private readonly HashSet<UrgencyChange> _urgencyChanges = new();
     private int _outstandingCancels;
     private TaskCompletionSource? _drained;
     private int _disposed;
@@ -93,6 +94,7 @@ internal sealed class FluxJobBackend : IJobBackend
             return;
         }
         _jobs[job] = fj;
+        job.Future.SetUrgencyHandler(urgency => SetUrgency(fj, urgency));
         if (_cancelledBeforeSubmit.TryGetValue(job, out _)) fj.CancelRequested = true;
         if (!_session.Connection.Post(() => SubmitOnReactor(fj, jobspec), reason => Complete(fj, BackendFailure(fj, reason))))
         {
@@ -117,7 +119,99 @@ internal sealed class FluxJobBackend : IJobBackend
         }
     }
 
+    /// <summary>Changes the job's urgency through the job manager (<c>flux job urgency</c>), on the reactor thread.</summary>
+    private Task SetUrgency(FluxJob fj, int urgency)
+    {
+        var change = new UrgencyChange(fj, urgency);
+        if (fj.IsCompleted) change.Refuse("the job is over");
+        else if (!_session.Connection.Post(() => SetUrgencyOnReactor(change), reason => change.Fail(BackendFailure(fj, reason).Exception)))
+            change.Fail(BackendFailure(fj, _session.Connection.Failure ?? "the connection to Flux is closed").Exception);
+        return change.Completion.Task;
+    }
+
     // ---- reactor thread ----
+
+    private void SetUrgencyOnReactor(UrgencyChange change)
+    {
+        var fj = change.Job;
+        if (fj.IsCompleted)
+        {
+            change.Refuse("the job is over");
+            return;
+        }
+        if (fj.Id == 0)
+        {
+            (fj.UrgencyChangesBeforeId ??= new()).Add(change); // HandleSubmitted sends it once Flux names the job
+            return;
+        }
+        SendUrgency(change);
+    }
+
+    private unsafe void SendUrgency(UrgencyChange change)
+    {
+        var fj = change.Job;
+        nint f = FluxNative.flux_job_set_urgency(_session.Connection.Handle, fj.Id, change.Urgency);
+        if (f == 0)
+        {
+            change.Fail(BackendFailure(fj, "flux_job_set_urgency failed: " + Errno.Describe(Errno.Last())).Exception);
+            return;
+        }
+        change.Future = f;
+        change.Handle = GCHandle.Alloc(change);
+        _urgencyChanges.Add(change);
+        if (FluxNative.flux_future_then(f, -1, &OnUrgencySet, GCHandle.ToIntPtr(change.Handle)) < 0)
+        {
+            int errno = Errno.Last();
+            DestroyUrgency(change);
+            change.Fail(BackendFailure(fj, "flux_future_then failed: " + Errno.Describe(errno)).Exception);
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    private static void OnUrgencySet(nint f, nint arg)
+    {
+        try
+        {
+            if (GCHandle.FromIntPtr(arg).Target is UrgencyChange change) change.Job.Backend.HandleUrgencySet(change, f);
+        }
+        catch (Exception ex)
+        {
+            Console.Error.WriteLine("FluxApps: unexpected error handling an urgency response: " + ex);
+        }
+    }
+
+    private unsafe void HandleUrgencySet(UrgencyChange change, nint f)
+    {
+        int rc = FluxNative.flux_future_get(f, null);
+        string? refusal = rc < 0 ? FluxNative.ErrorText(f, Errno.Last()) : null;
+        DestroyUrgency(change);
+        // Flux refuses once resources are allocated ("urgency cannot be changed once resources are allocated"), or when the job is inactive.
+        if (refusal is not null) change.Refuse(refusal);
+        else change.Completion.TrySetResult();
+    }
+
+    private void DestroyUrgency(UrgencyChange change)
+    {
+        if (change.Future != 0)
+        {
+            FluxNative.flux_future_destroy(change.Future);
+            change.Future = 0;
+        }
+        if (change.Handle.IsAllocated) change.Handle.Free();
+        _urgencyChanges.Remove(change);
+    }
+
+    /// <summary>Sends the urgency changes asked for before Flux assigned the job's id, or refuses them when it has none.</summary>
+    private void FlushUrgencyChanges(FluxJob fj, string? refusal)
+    {
+        if (fj.UrgencyChangesBeforeId is not { } changes) return;
+        fj.UrgencyChangesBeforeId = null;
+        foreach (var change in changes)
+        {
+            if (refusal is not null) change.Refuse(refusal);
+            else SendUrgency(change);
+        }
+    }
 
     private unsafe void SubmitOnReactor(FluxJob fj, string jobspec)
     {
@@ -170,6 +264,7 @@ internal sealed class FluxJobBackend : IJobBackend
             Complete(fj, new JobOutcome.Failed(new FluxJobException(
                 $"{job.App.DisplayName}: Flux refused the job: {why}", FluxJobFailureKind.Rejected, job.App.DisplayName, null,
                 fluxException: "submit: " + why)));
+            FlushUrgencyChanges(fj, "Flux refused the job at submit: " + why);
             CheckDrained();
             return;
         }
@@ -191,6 +286,7 @@ internal sealed class FluxJobBackend : IJobBackend
             DestroyWatch(fj);
             Complete(fj, BackendFailure(fj, "flux_future_then failed: " + Errno.Describe(errno)));
         }
+        FlushUrgencyChanges(fj, null);
         if (fj.CancelRequested) SendCancel(fj);
         CheckDrained();
     }
@@ -359,7 +455,7 @@ internal sealed class FluxJobBackend : IJobBackend
         JobOutcome outcome = d.Kind switch
         {
             JobOutcomeKind.Cancelled => new JobOutcome.Cancelled(),
-            JobOutcomeKind.Finished => new JobOutcome.Finished(d.ExitCode, d.Signal, d.FailedRank),
+            JobOutcomeKind.Finished => new JobOutcome.Finished(d.ExitCode, d.Signal, d.FailedRank) { ExitCodeMayBeSignal = d.ExitCodeMayBeSignal },
             _ => new JobOutcome.Failed(d.FailureKind switch
             {
                 FluxJobFailureKind.Rejected => new FluxJobException(
@@ -423,6 +519,13 @@ internal sealed class FluxJobBackend : IJobBackend
             if (fj.Handle.IsAllocated) fj.Handle.Free();
         }
         _live.Clear();
+        string why = failure ?? "the runtime is shutting down";
+        foreach (var change in new List<UrgencyChange>(_urgencyChanges))
+        {
+            DestroyUrgency(change);
+            change.Fail(BackendFailure(change.Job, why).Exception);
+        }
+        foreach (var fj in _jobs.Values) FlushUrgencyChanges(fj, why);
         _outstandingCancels = 0;
         _drained?.TrySetResult();
         foreach (var fj in _jobs.Values)
@@ -446,6 +549,27 @@ internal sealed class FluxJobBackend : IJobBackend
         foreach (var fj in _jobs.Values) Complete(fj, new JobOutcome.Cancelled());
     }
 
+    /// <summary>One <see cref="FluxFuture.SetUrgencyAsync"/> call on its way to the job manager; its task always completes.</summary>
+    private sealed class UrgencyChange(FluxJob job, int urgency)
+    {
+        public FluxJob Job { get; } = job;
+        public int Urgency { get; } = urgency;
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public nint Future;       // reactor
+        public GCHandle Handle;   // reactor
+
+        /// <summary>Flux (or the job's end) refused the change: the error names the job's state.</summary>
+        public void Refuse(string why)
+        {
+            var request = Job.Request;
+            Completion.TrySetException(new InvalidOperationException(
+                $"{request.App.DisplayName} (job {(Job.Id != 0 ? request.Id.ToString() : "not yet submitted")}) is {request.Future.State}: "
+                + $"its urgency cannot change to {Urgency}: {why}."));
+        }
+
+        public void Fail(Exception exception) => Completion.TrySetException(exception);
+    }
+
     /// <summary>One job, as the backend tracks it. Fields marked reactor are touched only on the reactor thread.</summary>
     private sealed class FluxJob
     {
@@ -466,6 +590,7 @@ internal sealed class FluxJobBackend : IJobBackend
         public GCHandle Handle;                           // reactor
         public bool CancelSent;                           // reactor
         public volatile bool CancelRequested;
+        public List<UrgencyChange>? UrgencyChangesBeforeId; // reactor
         public int CompletedFlag;
 
         public bool IsCompleted => Volatile.Read(ref CompletedFlag) != 0;

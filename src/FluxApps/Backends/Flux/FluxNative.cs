@@ -5,7 +5,7 @@ namespace FluxApps.Backends.Flux;
 
 /// <summary>
 /// The part of Flux's C API (libflux-core.so.2, flux-core 0.50 and later) the Flux backend uses:
-/// handles, the reactor, futures, and job submission, eventlog watching and cancellation.
+/// handles, the reactor, futures, and job submission, eventlog watching, urgency changes and cancellation.
 /// Source-generated P/Invoke (AOT-safe); the library is found by <see cref="FluxLibrary"/>.
 /// Every call on a handle, a reactor or a future is made on the one reactor thread that owns them
 /// (<see cref="FluxConnection"/>), as libflux requires.
@@ -111,6 +111,9 @@ internal static unsafe partial class FluxNative
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial nint flux_job_cancel(nint h, ulong id, string? reason);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial nint flux_job_set_urgency(nint h, ulong id, int urgency);
 
     /// <summary>The error text of a failed future: Flux's own message, else strerror(errno).</summary>
     public static string ErrorText(nint future, int errno)
