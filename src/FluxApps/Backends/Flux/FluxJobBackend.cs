@@ -321,6 +321,9 @@ internal sealed class FluxJobBackend : IJobBackend
             DestroyWatch(fj);
             if (fj.IsCompleted) return;
             if (errno == FluxNative.ENODATA) Finish(fj); // the eventlog ended (after clean)
+            else if (FluxNative.IsConnectionLoss(errno) || _session.Connection.Failure is not null)
+                // The broker went away: the watch often hears of it before the connection does.
+                Complete(fj, BackendFailure(fj, _session.Connection.Failure ?? $"lost the connection to the Flux broker while watching job {job.Id}: {why}"));
             else Complete(fj, BackendFailure(fj, $"watching the eventlog of job {job.Id} failed: {why}"));
             return;
         }

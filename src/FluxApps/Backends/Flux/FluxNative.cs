@@ -18,6 +18,13 @@ internal static unsafe partial class FluxNative
     public const int ENODATA = 61;
     public const int ENOENT = 2;
     public const int EAGAIN = 11;
+    public const int EPIPE = 32;
+    public const int ECONNRESET = 104;
+    public const int ENOTCONN = 107;
+    public const int EHOSTUNREACH = 113;
+
+    /// <summary>Errors with which a request fails when the broker it went to is gone.</summary>
+    public static bool IsConnectionLoss(int errno) => errno is EPIPE or ECONNRESET or ENOTCONN or EHOSTUNREACH;
 
     /// <summary>flux_fd_watcher_create events.</summary>
     public const int FLUX_POLLIN = 1;
