@@ -72,7 +72,7 @@ internal static class Payload
         int buildOffset = r.Position;
         Guid build = r.ReadGuid();
         if (build == Guid.Empty)
-            throw new FluxPayloadException($"{path} names no build of {assembly} (its build id is empty)", buildOffset);
+            throw new FluxPayloadException($"{path} names no build of its assembly (the build id is empty)", buildOffset);
         string appId = HeaderString(r, path, "app id", MaxAppIdLength, allowEmpty: false);
         return new ArgumentsHeader(assembly, location, build, appId);
     }
@@ -84,7 +84,7 @@ internal static class Payload
         if (value is null || (!allowEmpty && value.Length == 0))
             throw new FluxPayloadException($"{path} has no {field} in its header", offset);
         if (value.Length > maxLength)
-            throw new FluxPayloadException($"{path} has a {field} of {value.Length} characters in its header, more than the {maxLength} allowed", offset);
+            throw new FluxPayloadException($"{path}: the {field} in its header is {value.Length} characters long, more than the {maxLength} allowed", offset);
         return value;
     }
 
@@ -97,7 +97,10 @@ internal static class Payload
         return w;
     }
 
-    public static void WriteError(string path, ErrorReport error)
+    public static void WriteError(string path, ErrorReport error) => WriteFile(path, BuildError(error).WrittenSpan);
+
+    /// <summary>The whole error report payload.</summary>
+    public static FluxWriter BuildError(ErrorReport error)
     {
         var w = new FluxWriter();
         w.WriteUInt32(ResultMagic);
@@ -107,7 +110,7 @@ internal static class Payload
         w.WriteString(error.Type);
         w.WriteString(error.Message);
         w.WriteString(error.StackTrace);
-        WriteFile(path, w.WrittenSpan);
+        return w;
     }
 
     /// <summary>Opens a result file; the reader is left at the value.</summary>
