@@ -208,15 +208,15 @@ public sealed class FluxReader
         if (minElementSize == 0)
         {
             if (count > _zeroSizeElementsLeft)
-                throw Corrupt($"the payload claims {count} elements of zero size, more than the {_zeroSizeElementsLeft} it may still hold " +
+                throw Corrupt($"it claims {count} elements of zero size, more than the {_zeroSizeElementsLeft} it may still hold " +
                               $"(a payload of {_end - _start} bytes holds at most {MaxZeroSizeElementsBase} + {MaxZeroSizeElementsPerByte} per byte in all)", start);
             _zeroSizeElementsLeft -= count;
             return (int)count;
         }
         if (count > Remaining / minElementSize)
-            throw Corrupt($"the payload claims {count} elements of at least {minElementSize} byte(s) each but only {Remaining} bytes remain", start);
+            throw Corrupt($"it claims {count} elements of at least {minElementSize} byte(s) each but only {Remaining} bytes remain", start);
         if (count > _elementsLeft)
-            throw Corrupt($"the payload claims {count} more elements, but its {_end - _start} bytes can hold only {_elementsLeft} more " +
+            throw Corrupt($"it claims {count} more elements, but its {_end - _start} bytes can hold only {_elementsLeft} more " +
                           "(elements already claimed by enclosing collections included)", start);
         _elementsLeft -= count;
         return (int)count;
@@ -359,7 +359,7 @@ public sealed class FluxReader
     private void Enter()
     {
         // Bounded here, not by the stack: a deeply nested hostile payload must fail, not overflow the stack.
-        if (++_depth > MaxDepth) throw Corrupt($"the payload nests objects more than {MaxDepth} levels deep", _position);
+        if (++_depth > MaxDepth) throw Corrupt($"it nests objects more than {MaxDepth} levels deep", _position);
     }
 
     /// <summary>The error generated code throws when a dictionary key it read is null (no dictionary can hold one).</summary>
