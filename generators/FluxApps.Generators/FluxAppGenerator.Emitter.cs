@@ -276,6 +276,9 @@ namespace FluxApps.Generators
                 string type = shape.Key;
                 string WriteOf(string key, string value) => WriteExpression(shapes[key], "w", value, serializers);
                 string ReadOf(string key) => ReadExpression(shapes[key], "r", serializers);
+                // Objects count toward the reader's depth limit by their presence marker; a struct only when
+                // it can contain itself (through a collection), so that a hostile payload cannot nest it without bound.
+                bool countsDepth = shape.Kind == ShapeKind.Object && shape.IsValueType && ReachesItself(shape, shapes);
 
                 w.WriteLine($"public static void Write_{id}({Writer} w, {type} v)");
                 w.WriteLine("{");
@@ -319,9 +322,11 @@ namespace FluxApps.Generators
                         break;
                     case ShapeKind.Object:
                         if (!shape.IsValueType) w.WriteLine("if (!w.BeginObject(v)) return;");
+                        else if (countsDepth) w.WriteLine("w.BeginStruct();");
                         foreach (var m in shape.Members)
                             w.WriteLine(WriteOf(m.TypeKey, "v." + Parser.Escape(m.Name)) + ";");
                         if (!shape.IsValueType) w.WriteLine("w.EndObject();");
+                        else if (countsDepth) w.WriteLine("w.EndStruct();");
                         break;
                 }
                 w.Indent--;
@@ -337,7 +342,7 @@ namespace FluxApps.Generators
                         w.WriteLine($"return r.ReadBoolean() ? ({type}){ReadOf(shape.Element!)} : null;");
                         break;
                     case ShapeKind.Array:
-                        w.WriteLine("int n = r.ReadCount();");
+                        w.WriteLine($"int n = r.ReadCount({MinSize(shape.Element!, shapes)});");
                         w.WriteLine("if (n < 0) return null;");
                         w.WriteLine($"var a = {NewArray(shape.Element!, "n")};");
                         w.WriteLine($"for (int i = 0; i < n; i++) a[i] = {ReadOf(shape.Element!)};");
@@ -346,20 +351,21 @@ namespace FluxApps.Generators
                     case ShapeKind.List:
                     case ShapeKind.HashSet:
                         string collection = shape.Kind == ShapeKind.List ? "List" : "HashSet";
-                        w.WriteLine("int n = r.ReadCount();");
+                        w.WriteLine($"int n = r.ReadCount({MinSize(shape.Element!, shapes)});");
                         w.WriteLine("if (n < 0) return null;");
                         w.WriteLine($"var c = new global::System.Collections.Generic.{collection}<{shape.Element}>(n);");
                         w.WriteLine($"for (int i = 0; i < n; i++) c.Add({ReadOf(shape.Element!)});");
                         w.WriteLine("return c;");
                         break;
                     case ShapeKind.Dictionary:
-                        w.WriteLine("int n = r.ReadCount();");
+                        w.WriteLine($"int n = r.ReadCount({MinSize(shape.Element!, shapes) + MinSize(shape.Value!, shapes)});");
                         w.WriteLine("if (n < 0) return null;");
                         w.WriteLine($"var d = new global::System.Collections.Generic.Dictionary<{shape.Element}, {shape.Value}>(n);");
                         w.WriteLine("for (int i = 0; i < n; i++)");
                         w.WriteLine("{");
                         w.Indent++;
                         w.WriteLine($"var key = {ReadOf(shape.Element!)};");
+                        if (CanBeNull(shapes[shape.Element!])) w.WriteLine("if (key is null) throw r.NullDictionaryKey();");
                         w.WriteLine($"d[key] = {ReadOf(shape.Value!)};");
                         w.Indent--;
                         w.WriteLine("}");
@@ -367,9 +373,11 @@ namespace FluxApps.Generators
                         break;
                     case ShapeKind.Object:
                         if (!shape.IsValueType) w.WriteLine("if (!r.BeginObject()) return null;");
+                        else if (countsDepth) w.WriteLine("r.BeginStruct();");
                         for (int i = 0; i < shape.Members.Count; i++)
                             w.WriteLine($"var m{i} = {ReadOf(shape.Members[i].TypeKey)};");
                         if (!shape.IsValueType) w.WriteLine("r.EndObject();");
+                        else if (countsDepth) w.WriteLine("r.EndStruct();");
                         var ctorArgs = shape.Members.Select((m, i) => (m, i)).Where(x => x.m.ConstructorIndex >= 0)
                             .OrderBy(x => x.m.ConstructorIndex).Select(x => "m" + x.i).ToList();
                         var inits = shape.Members.Select((m, i) => (m, i)).Where(x => x.m.ConstructorIndex < 0)
@@ -382,6 +390,63 @@ namespace FluxApps.Generators
                 }
                 w.Indent--;
                 w.WriteLine("}");
+            }
+
+            /// <summary>
+            /// The fewest payload bytes a value of the shape takes: what bounds a collection's count by the bytes
+            /// left before the reader allocates. 0 for types without data (empty structs, <c>ValueTuple</c>).
+            /// </summary>
+            internal static int MinSize(string key, IReadOnlyDictionary<string, TypeShape> shapes)
+            {
+                var shape = shapes[key];
+                switch (shape.Kind)
+                {
+                    case ShapeKind.Primitive:
+                    case ShapeKind.Enum:
+                        return PrimitiveSize(shape.Primitive!);
+                    case ShapeKind.Object when shape.IsValueType:
+                        // A struct holds its members inline; it cannot hold itself inline, so this ends.
+                        int sum = 0;
+                        foreach (var m in shape.Members) sum += MinSize(m.TypeKey, shapes);
+                        return sum;
+                    default:
+                        return 1; // a presence marker, a null flag or a count
+                }
+            }
+
+            private static int PrimitiveSize(string primitive) => primitive switch
+            {
+                "Boolean" or "Byte" or "SByte" => 1,
+                "Int16" or "UInt16" or "Char" or "Half" => 2,
+                "Int32" or "UInt32" or "Single" or "DateOnly" => 4,
+                "Int64" or "UInt64" or "Double" or "DateTime" or "TimeSpan" or "TimeOnly" => 8,
+                "Decimal" or "Int128" or "UInt128" or "Guid" or "DateTimeOffset" or "Complex" => 16,
+                "String" or "Bytes" => 1, // the length prefix
+                _ => throw new InvalidOperationException("no size for primitive " + primitive),
+            };
+
+            private static bool CanBeNull(TypeShape shape) => !shape.IsValueType || shape.Kind == ShapeKind.Nullable;
+
+            /// <summary>Whether a value of the shape can contain another value of the same shape.</summary>
+            private static bool ReachesItself(TypeShape shape, IReadOnlyDictionary<string, TypeShape> shapes)
+            {
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                var pending = new Stack<string>(Children(shape));
+                while (pending.Count > 0)
+                {
+                    string key = pending.Pop();
+                    if (key == shape.Key) return true;
+                    if (!seen.Add(key)) continue;
+                    foreach (string child in Children(shapes[key])) pending.Push(child);
+                }
+                return false;
+            }
+
+            private static IEnumerable<string> Children(TypeShape shape)
+            {
+                if (shape.Element is not null) yield return shape.Element;
+                if (shape.Value is not null) yield return shape.Value;
+                foreach (var m in shape.Members) yield return m.TypeKey;
             }
 
             /// <summary><c>new E[n]</c>, with the size placed before an element type's own array ranks (<c>new int[n][]</c>).</summary>

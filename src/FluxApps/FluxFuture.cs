@@ -216,7 +216,9 @@ public sealed class FluxFuture<T> : FluxFuture
     internal override void SetResult(FluxReader? result)
     {
         if (result is null) throw new InvalidOperationException($"{AppName} returns a value but its job wrote none.");
-        _completion.TrySetResult(_readResult(result));
+        T value = _readResult(result);
+        result.CompleteResult();
+        _completion.TrySetResult(value);
     }
 
     internal override bool TrySetValue(object value) => _completion.TrySetResult((T)value);
@@ -235,7 +237,11 @@ internal sealed class FluxVoidFuture : FluxFuture
 
     private FluxVoidFuture(FluxAppDescriptor app, TaskCompletionSource completion) : base(app, completion.Task) => _completion = completion;
 
-    internal override void SetResult(FluxReader? result) => _completion.TrySetResult();
+    internal override void SetResult(FluxReader? result)
+    {
+        result?.CompleteResult();
+        _completion.TrySetResult();
+    }
 
     private protected override bool TrySetExceptionCore(Exception exception) => _completion.TrySetException(exception);
 

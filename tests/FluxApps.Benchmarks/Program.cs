@@ -11,6 +11,7 @@ using FluxApps.Benchmarks;
 //   pending [N]          N calls pending at once: threads, client memory, all complete
 //   flux [N]             N trivial apps on the Flux backend vs flux submit --cc=1-N --wait of a plain process
 //   aot [N] [P] [K]      the NativeAOT sample: worker start and N apps, P at a time, against plain AOT processes
+//   fuzz [S] [SEED]      mutated payloads against the payload readers for S seconds (default 60); exit 1 on a crash
 string mode = args.Length > 0 ? args[0] : "help";
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
 
@@ -32,8 +33,11 @@ switch (mode)
         await Pending.RunAsync(calls: Arg(1, 10_000));
         break;
     case "aot": await Aot.RunAsync(args[1..]); break;
+    case "fuzz":
+        Environment.ExitCode = Fuzz.Run(seconds: Arg(1, 60), seed: Arg(2, Environment.TickCount & int.MaxValue));
+        break;
     default:
-        Console.WriteLine("modes: inprocess | throughput [apps] [parallel] | startup [runs] | pending [calls] | flux [apps] | aot [apps] [parallel] [runs] [--no-publish]");
+        Console.WriteLine("modes: inprocess | throughput [apps] [parallel] | startup [runs] | pending [calls] | flux [apps] | aot [apps] [parallel] [runs] [--no-publish] | fuzz [seconds] [seed]");
         break;
 }
 

@@ -99,7 +99,7 @@ public sealed class SerializationTests
         var w = new FluxWriter();
         w.WriteString("hello world");
         byte[] bytes = w.ToArray()[..5];
-        var ex = Assert.Throws<FormatException>(() => new FluxReader(bytes).ReadString());
+        var ex = Assert.Throws<FluxPayloadException>(() => new FluxReader(bytes).ReadString());
         Assert.Contains("truncated", ex.Message);
     }
 
@@ -108,7 +108,7 @@ public sealed class SerializationTests
     {
         var w = new FluxWriter();
         w.WriteCount(1_000_000);
-        var ex = Assert.Throws<FormatException>(() => new FluxReader(w.ToArray()).ReadCount());
+        var ex = Assert.Throws<FluxPayloadException>(() => new FluxReader(w.ToArray()).ReadCount());
         Assert.Contains("1000000", ex.Message);
     }
 
@@ -120,7 +120,7 @@ public sealed class SerializationTests
         w.WriteInt32(2);
         var r = new FluxReader(w.ToArray());
         r.ReadInt32();
-        var ex = Assert.Throws<FormatException>(() => r.CompleteArguments());
+        var ex = Assert.Throws<FluxPayloadException>(() => r.CompleteArguments());
         Assert.Contains("4 unread bytes", ex.Message);
         Assert.False(r.ArgumentsCompleted);
     }

@@ -1,5 +1,4 @@
 using System;
-using System.IO;
 using FluxApps.Serialization;
 
 namespace FluxApps.Runtime;
@@ -17,6 +16,12 @@ internal static class Payload
     private const uint ArgumentsMagic = 0x50415846; // "FXAP"
     private const uint ResultMagic = 0x53525846;    // "FXRS"
     private const byte FormatVersion = 1;
+
+    // Header fields name an assembly, its file and an app: far below these, which only bound what a
+    // hostile header can make a reader hold (the string lengths are checked against the payload too).
+    internal const int MaxNameLength = 1024;
+    internal const int MaxPathLength = 4096;
+    internal const int MaxAppIdLength = 4096;
 
     public static string ErrorFile(int rank) => $"error.{rank}.bin";
 
@@ -92,18 +97,36 @@ internal static class Payload
     }
 
     /// <summary>Reads the header of an arguments file; the reader is left at the first argument.</summary>
+    /// <exception cref="FluxPayloadException">The header is not one this FluxApps writes.</exception>
     public static ArgumentsHeader ReadArgumentsHeader(FluxReader r, string path)
     {
-        if (r.Remaining < 5 || r.ReadUInt32() != ArgumentsMagic)
-            throw new InvalidDataException($"{path} is not a FluxApps arguments payload.");
+        if (r.Remaining < 5)
+            throw new FluxPayloadException($"{path} is not a FluxApps arguments payload: it has {r.Remaining} bytes, fewer than a header's");
+        uint magic = r.ReadUInt32();
+        if (magic != ArgumentsMagic)
+            throw new FluxPayloadException($"{path} is not a FluxApps arguments payload: it starts with 0x{magic:x8}, not 0x{ArgumentsMagic:x8}", 0);
         byte version = r.ReadByte();
         if (version != FormatVersion)
-            throw new InvalidDataException($"{path} has payload format {version}; this FluxApps reads format {FormatVersion}.");
-        string assembly = r.ReadString() ?? "";
-        string location = r.ReadString() ?? "";
+            throw new FluxPayloadException($"{path} has payload format {version}; this FluxApps reads format {FormatVersion}", 4);
+        string assembly = HeaderString(r, path, "assembly name", MaxNameLength, allowEmpty: false);
+        string location = HeaderString(r, path, "assembly path", MaxPathLength, allowEmpty: true); // empty in single-file and AOT programs
+        int buildOffset = r.Position;
         Guid build = r.ReadGuid();
-        string appId = r.ReadString() ?? "";
+        if (build == Guid.Empty)
+            throw new FluxPayloadException($"{path} names no build of its assembly (the build id is empty)", buildOffset);
+        string appId = HeaderString(r, path, "app id", MaxAppIdLength, allowEmpty: false);
         return new ArgumentsHeader(assembly, location, build, appId);
+    }
+
+    private static string HeaderString(FluxReader r, string path, string field, int maxLength, bool allowEmpty)
+    {
+        int offset = r.Position;
+        string? value = r.ReadString();
+        if (value is null || (!allowEmpty && value.Length == 0))
+            throw new FluxPayloadException($"{path} has no {field} in its header", offset);
+        if (value.Length > maxLength)
+            throw new FluxPayloadException($"{path}: the {field} in its header is {value.Length} characters long, more than the {maxLength} allowed", offset);
+        return value;
     }
 
     public static FluxWriter BeginResult()
@@ -115,7 +138,10 @@ internal static class Payload
         return w;
     }
 
-    public static void WriteError(string path, ErrorReport error)
+    public static void WriteError(string path, ErrorReport error) => WriteFile(path, BuildError(error).WrittenSpan);
+
+    /// <summary>The whole error report payload.</summary>
+    public static FluxWriter BuildError(ErrorReport error)
     {
         var w = new FluxWriter();
         w.WriteUInt32(ResultMagic);
@@ -125,28 +151,55 @@ internal static class Payload
         w.WriteString(error.Type);
         w.WriteString(error.Message);
         w.WriteString(error.StackTrace);
-        WriteFile(path, w.WrittenSpan);
+        return w;
     }
 
     /// <summary>Opens a result file; the reader is left at the value.</summary>
-    public static FluxReader ReadResult(string path)
+    /// <exception cref="FluxPayloadException">The file is not a result payload.</exception>
+    public static FluxReader ReadResult(string path) => OpenResult(RawFile.ReadAllBytes(path), path);
+
+    /// <summary>Checks a result payload's header; the reader is left at the value.</summary>
+    /// <exception cref="FluxPayloadException">The bytes are not a result payload.</exception>
+    public static FluxReader OpenResult(byte[] bytes, string path)
     {
-        byte[] bytes = RawFile.ReadAllBytes(path);
         var r = new FluxReader(bytes);
-        if (r.Remaining < 6 || r.ReadUInt32() != ResultMagic || r.ReadByte() != FormatVersion || r.ReadByte() != 0)
-            throw new InvalidDataException($"{path} is not a FluxApps result payload.");
+        byte kind = ReadResultHeader(r, path, "result payload");
+        if (kind != 0)
+            throw new FluxPayloadException($"{path} is not a FluxApps result payload: it is an error report of kind {kind}", 5);
         return r;
     }
 
-    public static ErrorReport ReadError(string path)
+    /// <exception cref="FluxPayloadException">The file is not an error report.</exception>
+    public static ErrorReport ReadError(string path) => ParseError(RawFile.ReadAllBytes(path), path);
+
+    /// <exception cref="FluxPayloadException">The bytes are not an error report.</exception>
+    public static ErrorReport ParseError(byte[] bytes, string path)
     {
-        byte[] bytes = RawFile.ReadAllBytes(path);
         var r = new FluxReader(bytes);
-        if (r.Remaining < 6 || r.ReadUInt32() != ResultMagic || r.ReadByte() != FormatVersion)
-            throw new InvalidDataException($"{path} is not a FluxApps error report.");
-        var kind = (ErrorKind)r.ReadByte();
+        byte kind = ReadResultHeader(r, path, "error report");
+        if (kind is not ((byte)ErrorKind.AppException or (byte)ErrorKind.WorkerError))
+            throw new FluxPayloadException($"{path} is not a FluxApps error report: its kind is {kind}", 5);
         int rank = r.ReadInt32();
-        return new ErrorReport(kind, rank, r.ReadString() ?? "", r.ReadString() ?? "", r.ReadString() ?? "");
+        if (rank < 0)
+            throw new FluxPayloadException($"{path} reports an error on rank {rank}", 6);
+        var report = new ErrorReport((ErrorKind)kind, rank, r.ReadString() ?? "", r.ReadString() ?? "", r.ReadString() ?? "");
+        if (r.Remaining != 0)
+            throw new FluxPayloadException($"{path} has {r.Remaining} bytes after its error report", r.Position);
+        return report;
+    }
+
+    /// <summary>Reads the magic and version of a result or error file; returns the kind byte (0 for a result).</summary>
+    private static byte ReadResultHeader(FluxReader r, string path, string what)
+    {
+        if (r.Remaining < 6)
+            throw new FluxPayloadException($"{path} is not a FluxApps {what}: it has {r.Remaining} bytes, fewer than a header's");
+        uint magic = r.ReadUInt32();
+        if (magic != ResultMagic)
+            throw new FluxPayloadException($"{path} is not a FluxApps {what}: it starts with 0x{magic:x8}, not 0x{ResultMagic:x8}", 0);
+        byte version = r.ReadByte();
+        if (version != FormatVersion)
+            throw new FluxPayloadException($"{path} has payload format {version}; this FluxApps reads format {FormatVersion}", 4);
+        return r.ReadByte();
     }
 
     /// <summary>

@@ -223,6 +223,19 @@ public sealed class FluxWriter
     /// <summary>Ends an object begun with <see cref="BeginObject"/>.</summary>
     public void EndObject() => _depth--;
 
+    /// <summary>
+    /// Starts a struct's members: a struct can reach itself again through an array or collection, so it
+    /// counts toward the nesting limit like an object. Call <see cref="EndStruct"/> after its members.
+    /// </summary>
+    public void BeginStruct()
+    {
+        if (++_depth > FluxReader.MaxDepth)
+            throw new InvalidOperationException($"A value is nested more than {FluxReader.MaxDepth} levels deep (a cycle through an array or collection?) and cannot be serialized.");
+    }
+
+    /// <summary>Ends a struct begun with <see cref="BeginStruct"/>.</summary>
+    public void EndStruct() => _depth--;
+
     /// <summary>True once generated code has started writing the app's return value (the app itself has returned).</summary>
     public bool ResultStarted { get; private set; }
 

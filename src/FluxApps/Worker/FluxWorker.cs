@@ -115,7 +115,7 @@ public static class FluxWorker
             var header = Payload.ReadArgumentsHeader(arguments, argsPath);
             var (app, entry) = FindApp(header);
             if (app.BuildId != header.BuildId)
-                throw new InvalidDataException(
+                throw new FluxPayloadException(
                     $"the payload for {header.AppId} comes from another build of {header.AssemblyName} (payload build {header.BuildId}, this worker's build {app.BuildId}): rebuild and resubmit from the same program.");
             result = Payload.BeginResult();
             var pending = entry(arguments, result);
@@ -173,7 +173,7 @@ public static class FluxWorker
         // Registration lives in the assembly's generated module initializer.
         RuntimeHelpers.RunModuleConstructor(assembly.ManifestModule.ModuleHandle);
         if (FluxAppRegistry.TryGet(header.AppId, out app, out entry)) return (app, entry);
-        throw new InvalidDataException(
+        throw new FluxPayloadException(
             $"no app \"{header.AppId}\" is registered in {assembly.GetName().Name} ({FluxAppRegistry.Count} apps registered): the payload names an app this build does not have.");
     }
 

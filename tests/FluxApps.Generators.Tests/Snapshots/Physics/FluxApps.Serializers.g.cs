@@ -30,7 +30,7 @@ namespace FluxApps.Generated
 
         public static double[] Read_double___c15d4d1c(global::FluxApps.Serialization.FluxReader r)
         {
-            int n = r.ReadCount();
+            int n = r.ReadCount(8);
             if (n < 0) return null;
             var a = new double[n];
             for (int i = 0; i < n; i++) a[i] = r.ReadDouble();
@@ -73,12 +73,13 @@ namespace FluxApps.Generated
 
         public static global::System.Collections.Generic.Dictionary<string, double[]> Read_System_Collections_Generic_Dictionary_string__double____484d5e7d(global::FluxApps.Serialization.FluxReader r)
         {
-            int n = r.ReadCount();
+            int n = r.ReadCount(2);
             if (n < 0) return null;
             var d = new global::System.Collections.Generic.Dictionary<string, double[]>(n);
             for (int i = 0; i < n; i++)
             {
                 var key = r.ReadString()!;
+                if (key is null) throw r.NullDictionaryKey();
                 d[key] = global::FluxApps.Generated.FluxAppsSerializers_UserAssembly.Read_double___c15d4d1c(r);
             }
             return d;
@@ -93,7 +94,7 @@ namespace FluxApps.Generated
 
         public static global::System.Collections.Generic.HashSet<long> Read_System_Collections_Generic_HashSet_long__25b26cfd(global::FluxApps.Serialization.FluxReader r)
         {
-            int n = r.ReadCount();
+            int n = r.ReadCount(8);
             if (n < 0) return null;
             var c = new global::System.Collections.Generic.HashSet<long>(n);
             for (int i = 0; i < n; i++) c.Add(r.ReadInt64());
@@ -110,7 +111,7 @@ namespace FluxApps.Generated
 
         public static global::System.Collections.Generic.IEnumerable<byte[]> Read_System_Collections_Generic_IEnumerable_byte____1387dc6c(global::FluxApps.Serialization.FluxReader r)
         {
-            int n = r.ReadCount();
+            int n = r.ReadCount(1);
             if (n < 0) return null;
             var c = new global::System.Collections.Generic.List<byte[]>(n);
             for (int i = 0; i < n; i++) c.Add(r.ReadBytes()!);
@@ -126,7 +127,7 @@ namespace FluxApps.Generated
 
         public static global::System.Collections.Generic.List<string> Read_System_Collections_Generic_List_string__3fcc9872(global::FluxApps.Serialization.FluxReader r)
         {
-            int n = r.ReadCount();
+            int n = r.ReadCount(1);
             if (n < 0) return null;
             var c = new global::System.Collections.Generic.List<string>(n);
             for (int i = 0; i < n; i++) c.Add(r.ReadString()!);
@@ -153,7 +154,7 @@ namespace FluxApps.Generated
 
         public static int[] Read_int___1fdc7fa6(global::FluxApps.Serialization.FluxReader r)
         {
-            int n = r.ReadCount();
+            int n = r.ReadCount(4);
             if (n < 0) return null;
             var a = new int[n];
             for (int i = 0; i < n; i++) a[i] = r.ReadInt32();
@@ -169,7 +170,7 @@ namespace FluxApps.Generated
 
         public static int[][] Read_int_____8768c9ee(global::FluxApps.Serialization.FluxReader r)
         {
-            int n = r.ReadCount();
+            int n = r.ReadCount(1);
             if (n < 0) return null;
             var a = new int[n][];
             for (int i = 0; i < n; i++) a[i] = global::FluxApps.Generated.FluxAppsSerializers_UserAssembly.Read_int___1fdc7fa6(r);
