@@ -273,7 +273,10 @@ internal sealed unsafe partial class NativeSpawner
         }
         try
         {
-            // Descendants first, while the child (alive or a zombie) still holds its pid: none can be reparented to a stranger's pid.
+            // Stopped first, so it cannot exit on its own (and report success) when its children die
+            // under it; then descendants, while the child (stopped or a zombie) still holds its pid,
+            // so none can be reparented to a stranger's pid; then the child itself.
+            kill(child.Pid, SIGSTOP);
             foreach (int pid in TreeWalker(child.Pid)) kill(pid, 9);
             kill(child.Pid, 9);
         }
@@ -462,4 +465,6 @@ internal sealed unsafe partial class NativeSpawner
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int signal);
+
+    private const int SIGSTOP = 19; // Linux
 }
