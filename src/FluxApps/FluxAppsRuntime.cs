@@ -233,6 +233,34 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
             future.TrySetCanceled(cancellationToken);
             return;
         }
+        int retries = RetryPolicy.ResolveRetries(future.App, options);
+        if (retries > 0)
+        {
+            future.Retry = new RetryPolicy.Attempt(this, future, arguments, resources, options, command, retries,
+                future.App.RetryOnAppException, cancellationToken);
+        }
+        if (cancellationToken.CanBeCanceled)
+        {
+            // For the whole call: every attempt, and the waits between them.
+            var registration = cancellationToken.Register(static state => ((FluxFuture)state!).Cancel(), future);
+            future.AsTask().ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration,
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        SubmitAttempt(future, arguments, resources, options, command);
+    }
+
+    internal bool IsDisposed => _disposed != 0;
+
+    /// <summary>Submits one attempt of a call as a new job (a retried call makes several).</summary>
+    internal void SubmitAttempt(FluxFuture future, FluxWriter? arguments, JobResources resources, FluxCallOptions? options, FluxCommand? command)
+    {
+        // Cancelled or disposed before (or while waiting for) this attempt: no job.
+        if (future.IsCompleted || future.CancelRequested || _disposed != 0)
+        {
+            future.TrySetCanceled(CancellationToken.None);
+            return;
+        }
+        future.CountAttempt();
         long call = Interlocked.Increment(ref _nextDirectory);
         string jobDir = Path.Combine(WorkingDirectory, "c" + call.ToString(System.Globalization.CultureInfo.InvariantCulture));
         string cwd = options?.WorkingDirectory ?? Environment.CurrentDirectory;
@@ -257,13 +285,9 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
             return;
         }
         future.SetCancelAction(() => _backend.Cancel(request));
-        if (cancellationToken.CanBeCanceled)
-        {
-            var registration = cancellationToken.Register(static state => ((FluxFuture)state!).Cancel(), future);
-            future.AsTask().ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration,
-                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
         _backend.Submit(request);
+        // Cancel() that came before its action was in place: the job just submitted goes too.
+        if (future.CancelRequested) _backend.Cancel(request);
     }
 
     /// <summary>

@@ -190,3 +190,61 @@ public static partial class CommandApps
     [FluxApp]
     public static FluxCommand EchoTo(string text, string stdout) => new("echo", text) { StdoutPath = stdout, StderrPath = stdout + ".err" };
 }
+
+/// <summary>Apps that fail on their first attempts (retries) or count their runs (checkpoints), through a counter file.</summary>
+public static partial class RetryApps
+{
+    /// <summary>
+    /// Counts its runs in <paramref name="counterFile"/>; fails (<paramref name="how"/>: "exit" exits with 3,
+    /// "kill" kills itself with SIGKILL, "throw" throws) on the first <paramref name="failures"/> runs, then returns its run number.
+    /// </summary>
+    [FluxApp(Retries = 3)]
+    public static int FailTimes(string counterFile, int failures, string how)
+    {
+        int run = Counter.Increment(counterFile);
+        if (run <= failures)
+        {
+            Console.Error.WriteLine($"run {run}: failing by {how}");
+            switch (how)
+            {
+                case "exit": Environment.Exit(3); break;
+                case "kill": System.Diagnostics.Process.GetCurrentProcess().Kill(); Thread.Sleep(Timeout.Infinite); break;
+                default: throw new InvalidOperationException($"run {run} fails");
+            }
+        }
+        return run;
+    }
+
+    /// <summary>The same with the attribute's defaults (no retries), for per-call Retries.</summary>
+    [FluxApp]
+    public static int FailTimesNoRetries(string counterFile, int failures, string how) => FailTimes(counterFile, failures, how);
+
+    /// <summary>Throws on its first runs; retried on app exceptions.</summary>
+    [FluxApp(Retries = 2, RetryOnAppException = true)]
+    public static int ThrowTimes(string counterFile, int failures) => FailTimes(counterFile, failures, "throw");
+
+    /// <summary>Sleeps past its 1 s limit, counting runs.</summary>
+    [FluxApp(Retries = 2, TimeLimit = "1s")]
+    public static int SleepPastLimitCounted(string counterFile)
+    {
+        Counter.Increment(counterFile);
+        Thread.Sleep(30_000);
+        return 0;
+    }
+
+    /// <summary>Can never fit, with retries: rejected once.</summary>
+    [FluxApp(Retries = 2, Cpus = 100000)]
+    public static int HugeWithRetries() => 0;
+}
+
+/// <summary>A run counter in a file: one line appended per run (appends of a few bytes do not interleave).</summary>
+public static class Counter
+{
+    public static int Increment(string path)
+    {
+        File.AppendAllText(path, "run\n");
+        return Read(path);
+    }
+
+    public static int Read(string path) => File.Exists(path) ? File.ReadAllLines(path).Length : 0;
+}
