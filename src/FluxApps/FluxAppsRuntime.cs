@@ -234,17 +234,41 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
             return;
         }
         int retries = RetryPolicy.ResolveRetries(future.App, options);
+        bool cache = CheckpointStore.Resolve(future.App, options, command is not null);
+        if (cancellationToken.CanBeCanceled)
+        {
+            // For the whole call: every attempt, the waits between them, or the identical call it waits for.
+            var registration = cancellationToken.Register(static state => ((FluxFuture)state!).Cancel(), future);
+            future.AsTask().ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration,
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        StartCall(future, arguments, resources, options, command, retries, cache, cancellationToken);
+    }
+
+    /// <summary>The store of cached results, opened on first use.</summary>
+    internal CheckpointStore Checkpoints
+    {
+        get
+        {
+            // One store per runtime, even when its first cached calls race: it is what makes identical calls share a job.
+            if (Volatile.Read(ref _checkpoints) is { } store) return store;
+            Interlocked.CompareExchange(ref _checkpoints, new CheckpointStore(CheckpointStore.DirectoryFor(Options)), null);
+            return _checkpoints!;
+        }
+    }
+
+    private CheckpointStore? _checkpoints;
+
+    private void StartCall(FluxFuture future, FluxWriter? arguments, JobResources resources, FluxCallOptions? options, FluxCommand? command,
+        int retries, bool cache, CancellationToken cancellationToken)
+    {
+        if (cache && arguments is not null && Checkpoints.TryServe(future, arguments.WrittenSpan,
+                () => StartCall(future, arguments, resources, options, command, retries, cache, cancellationToken)))
+            return;
         if (retries > 0)
         {
             future.Retry = new RetryPolicy.Attempt(this, future, arguments, resources, options, command, retries,
                 future.App.RetryOnAppException, cancellationToken);
-        }
-        if (cancellationToken.CanBeCanceled)
-        {
-            // For the whole call: every attempt, and the waits between them.
-            var registration = cancellationToken.Register(static state => ((FluxFuture)state!).Cancel(), future);
-            future.AsTask().ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration,
-                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
         SubmitAttempt(future, arguments, resources, options, command);
     }

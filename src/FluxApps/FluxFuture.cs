@@ -136,15 +136,29 @@ public abstract class FluxFuture
     /// <summary>Counts an attempt as it is handed to the backend.</summary>
     internal void CountAttempt() => Interlocked.Increment(ref _attempts);
 
-    /// <summary>Completes with a result served from the checkpoint (or an identical call): no job ran.</summary>
-    internal void SetCachedResult(byte[] result, string where)
+    /// <summary>
+    /// Completes with a result served from the checkpoint or an identical call: no job ran. False, and
+    /// the future untouched, when the bytes do not decode (the caller then runs the call).
+    /// </summary>
+    internal bool TrySetCachedResult(byte[] result, string where)
     {
-        FromCache = true;
-        _submitted.TrySetException(new InvalidOperationException($"{AppName}: the result was served from {where}; no job was submitted."));
-        _ = _submitted.Task.Exception; // observed: nobody needs to await it
+        FromCache = true; // before the result, so an awaiter that resumes sees it
         _state = FluxJobState.Inactive;
         AddEvent("cache-hit", where);
-        SetResult(new FluxReader(result));
+        try
+        {
+            SetResult(new FluxReader(result));
+        }
+        catch (Exception) when (!Task.IsCompleted)
+        {
+            FromCache = false;
+            _state = FluxJobState.New;
+            AddEvent("cache-unreadable", where);
+            return false;
+        }
+        _submitted.TrySetException(new InvalidOperationException($"{AppName}: the result was served from {where}; no job was submitted."));
+        _ = _submitted.Task.Exception; // observed: nobody needs to await it
+        return true;
     }
 
     /// <summary>Hands a decoded result's bytes to <see cref="ResultStored"/>; a store that fails must not fail the call.</summary>

@@ -248,3 +248,48 @@ public static class Counter
 
     public static int Read(string path) => File.Exists(path) ? File.ReadAllLines(path).Length : 0;
 }
+
+/// <summary>Cached apps that count their runs, so a test can tell a stored result from a computed one.</summary>
+public static partial class CachedApps
+{
+    /// <summary>Counts a run in <paramref name="counterFile"/>, sleeps <paramref name="milliseconds"/>, returns x².</summary>
+    [FluxApp(Cache = true)]
+    public static long Square(string counterFile, long x, int milliseconds)
+    {
+        Counter.Increment(counterFile);
+        if (milliseconds > 0) Thread.Sleep(milliseconds);
+        return x * x;
+    }
+
+    /// <summary>A record result, cached.</summary>
+    [FluxApp(Cache = true)]
+    public static Stats Describe(string counterFile, double[] values)
+    {
+        Counter.Increment(counterFile);
+        return new(values.Length, values.Average(), values.Min(), values.Max());
+    }
+
+    /// <summary>No result to keep, cached all the same: a second call does not run it.</summary>
+    [FluxApp(Cache = true)]
+    public static void Touch(string counterFile) => Counter.Increment(counterFile);
+
+    /// <summary>Throws: exceptions are never stored.</summary>
+    [FluxApp(Cache = true)]
+    public static int Fails(string counterFile)
+    {
+        Counter.Increment(counterFile);
+        throw new InvalidOperationException("never stored");
+    }
+
+    /// <summary>Not cached by its attribute (per-call Cache turns it on).</summary>
+    [FluxApp]
+    public static long Plain(string counterFile, long x)
+    {
+        Counter.Increment(counterFile);
+        return x + 1;
+    }
+
+    /// <summary>A command app: cannot be cached.</summary>
+    [FluxApp]
+    public static FluxCommand Echo(string text) => new("echo", text);
+}

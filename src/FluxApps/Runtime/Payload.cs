@@ -16,7 +16,7 @@ internal static class Payload
     public const string StderrFile = "stderr";
     private const uint ArgumentsMagic = 0x50415846; // "FXAP"
     private const uint ResultMagic = 0x53525846;    // "FXRS"
-    private const byte FormatVersion = 1;
+    internal const byte FormatVersion = 1;
 
     public static string ErrorFile(int rank) => $"error.{rank}.bin";
 
