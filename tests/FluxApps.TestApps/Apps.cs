@@ -232,6 +232,15 @@ public static partial class RetryApps
         return 0;
     }
 
+    /// <summary>Its first run sleeps a minute (to be killed from outside); later runs return their run number at once.</summary>
+    [FluxApp(Retries = 2)]
+    public static int SlowFirstTime(string counterFile)
+    {
+        int run = Counter.Increment(counterFile);
+        if (run == 1) Thread.Sleep(60_000);
+        return run;
+    }
+
     /// <summary>Can never fit, with retries: rejected once.</summary>
     [FluxApp(Retries = 2, Cpus = 100000)]
     public static int HugeWithRetries() => 0;
