@@ -135,8 +135,24 @@ internal static class RetryPolicy
             Task.Delay(delay, backoff.Token).ContinueWith(static (wait, state) =>
             {
                 var attempt = (Attempt)state!;
-                if (wait.IsCanceled) attempt._future.TrySetCanceled(CancellationToken.None);
-                else attempt._runtime.SubmitAttempt(attempt._future, attempt._arguments, attempt._resources, attempt._options, attempt._command);
+                if (wait.IsCanceled)
+                {
+                    attempt._future.TrySetCanceled(CancellationToken.None);
+                    return;
+                }
+                try
+                {
+                    attempt._runtime.SubmitAttempt(attempt._future, attempt._arguments, attempt._resources, attempt._options, attempt._command);
+                }
+                catch (Exception ex)
+                {
+                    // Nobody awaits this continuation: a submission that throws must still complete the call.
+                    var failed = new FluxJobException($"{attempt._future.AppName}: attempt {attempt._earlier.Count + 1} could not be submitted: {ex.Message}",
+                        FluxJobFailureKind.BackendFailure, attempt._future.AppName, null, inner: ex);
+                    attempt._future.Retry = null;
+                    attempt.Attach(failed);
+                    attempt._future.TrySetException(failed);
+                }
             }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             // The source is not disposed: a late Cancel() may still reach it, and without a timer it holds nothing.
             return true;
