@@ -95,6 +95,7 @@ namespace FluxApps.Analyzers
             if (request.Override("MpiRanks") is { } ranks) Report(FluxDiagnostics.ResourceOutOfRange, ranks.Location, FluxAppRules.CheckMpiRanks(ranks.Int));
             if (request.Override("Nodes") is { } nodes) Report(FluxDiagnostics.ResourceOutOfRange, nodes.Location, FluxAppRules.CheckNodes(nodes.Int));
             if (request.Override("Urgency") is { } urgency) Report(FluxDiagnostics.ResourceOutOfRange, urgency.Location, FluxAppRules.CheckUrgency(urgency.Int));
+            if (request.Override("Retries") is { } retries) Report(FluxDiagnostics.ResourceOutOfRange, retries.Location, FluxAppRules.CheckRetries(retries.Int));
             if (request.Override("TimeLimit") is { } timeLimit) Report(FluxDiagnostics.InvalidTimeLimit, timeLimit.Location, FluxAppRules.CheckTimeLimit(timeLimit.Value as string));
             if (request.Override("Name") is { } name) Report(FluxDiagnostics.EmptyText, name.Location, FluxAppRules.CheckName(name.Value as string));
             if (request.Override("Queue") is { } queue) Report(FluxDiagnostics.EmptyText, queue.Location, FluxAppRules.CheckQueue(queue.Value as string));

@@ -26,7 +26,7 @@ namespace FluxApps.Analyzers
 
         public static readonly DiagnosticDescriptor ResourceOutOfRange = Create("FLUX003",
             "Resource value out of range",
-            "Cpus must be at least 1, Gpus at least 0, MpiRanks at least 1, Nodes at least 0 and Urgency 0 to 31.");
+            "Cpus must be at least 1, Gpus at least 0, MpiRanks at least 1, Nodes at least 0, Urgency 0 to 31 and Retries at least 0.");
 
         public static readonly DiagnosticDescriptor NodesExceedRanks = Create("FLUX004",
             "Nodes exceeds MpiRanks",

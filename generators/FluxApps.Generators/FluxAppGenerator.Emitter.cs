@@ -199,7 +199,16 @@ namespace FluxApps.Generators
                 w.Indent++;
                 w.WriteLine($"{Literal(app.AppId)}, {Literal(app.DisplayName)}, typeof({app.ContainingType}),");
                 w.WriteLine($"cpus: {app.Cpus}, gpus: {app.Gpus}, mpiRanks: {app.MpiRanks}, nodes: {app.Nodes}, exclusive: {(app.Exclusive ? "true" : "false")},");
-                w.WriteLine($"timeLimit: {Literal(app.TimeLimit)}, queue: {Literal(app.Queue)}, urgency: {app.Urgency}, name: {Literal(app.Name)});");
+                w.WriteLine($"timeLimit: {Literal(app.TimeLimit)}, queue: {Literal(app.Queue)}, urgency: {app.Urgency}, name: {Literal(app.Name)})");
+                w.WriteLine("{");
+                w.Indent++;
+                // Init properties, so descriptors written by hand against the constructor keep compiling.
+                if (app.Retries != 0) w.WriteLine($"Retries = {app.Retries},");
+                if (app.RetryOnAppException) w.WriteLine("RetryOnAppException = true,");
+                if (app.Cache) w.WriteLine("Cache = true,");
+                w.WriteLine($"CodeHash = {Literal(app.CodeHash)},");
+                w.Indent--;
+                w.WriteLine("};");
                 w.Indent--;
             }
 

@@ -45,6 +45,7 @@ namespace FluxApps.Generators
                     hierarchy.Insert(0, new ContainingTypeInfo(Keyword(t), Escape(t.Name)));
 
                 var r = FluxAppResources.Read(attribute);
+                var shapes = builder.Shapes.OrderBy(s => s.Key, StringComparer.Ordinal).ToEquatableArray();
                 string containing = method.ContainingType.ToDisplayString(TypeShapeBuilder.KeyFormat);
                 string appId = method.ContainingType.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat) + "." + method.Name
                     + "(" + string.Join(", ", method.Parameters.Select(p => TypeShapeBuilder.KeyOf(p.Type).Replace("global::", ""))) + ")";
@@ -76,7 +77,11 @@ namespace FluxApps.Generators
                     Queue: r.Queue,
                     Urgency: r.Urgency,
                     Name: r.Name,
-                    Shapes: builder.Shapes.OrderBy(s => s.Key, StringComparer.Ordinal).ToEquatableArray());
+                    Retries: r.Retries,
+                    RetryOnAppException: r.RetryOnAppException,
+                    Cache: r.Cache,
+                    CodeHash: CodeHash.Of(method, returnKind, shapes, cancellationToken),
+                    Shapes: shapes);
             }
 
             /// <summary>"options" unless a parameter already has that name, then "fluxOptions", ...</summary>

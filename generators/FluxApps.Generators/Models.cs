@@ -39,5 +39,9 @@ namespace FluxApps.Generators
         string? Queue,
         int Urgency,
         string? Name,
+        int Retries,
+        bool RetryOnAppException,
+        bool Cache,
+        string CodeHash,
         EquatableArray<TypeShape> Shapes) : IEquatable<AppSpec>;
 }

@@ -39,4 +39,28 @@ public sealed class FluxAppAttribute : Attribute
 
     /// <summary>Job name shown by the scheduler; defaults to the method's name.</summary>
     public string? Name { get; set; }
+
+    /// <summary>
+    /// How many times a call whose job ended without a result for a system reason (killed by a
+    /// signal, worker exited without a result, node or backend lost) is resubmitted, as a new job,
+    /// after a short growing delay (100 ms, 200 ms, 400 ms, ... at most 2 s). Rejections, time
+    /// limits, cancellations, unreadable results and a command app's exit code are never retried.
+    /// 0 or more (FLUX003). Default 0. Per call: <see cref="FluxCallOptions.Retries"/>.
+    /// </summary>
+    public int Retries { get; set; }
+
+    /// <summary>
+    /// Also retry (up to <see cref="Retries"/> times) when the app method threw (<see cref="FluxAppException"/>),
+    /// for apps whose exceptions can be transient. Default false: an exception is the app's answer.
+    /// </summary>
+    public bool RetryOnAppException { get; set; }
+
+    /// <summary>
+    /// Store each successful result in the checkpoint directory (<see cref="FluxAppsOptions.CheckpointDirectory"/>)
+    /// and serve later calls with the same arguments from it, in this process or a later one, without
+    /// running a job. The key is the app, a hash of the method's code and of its parameter and result
+    /// types' shapes computed at compile time, and the argument bytes. Not for command apps.
+    /// Default false. Per call: <see cref="FluxCallOptions.Cache"/>.
+    /// </summary>
+    public bool Cache { get; set; }
 }

@@ -35,6 +35,14 @@ public sealed class FluxAppsOptions
     /// </summary>
     internal bool LocalSpawnWithProcess { get; init; }
 
+    /// <summary>
+    /// Where cached results (<see cref="FluxAppAttribute.Cache"/>) are kept, one subdirectory per app, so a
+    /// later call, in this process or a rerun, with the same app code and arguments returns at once.
+    /// Created private to the user (0700, entries 0600). Default: <c>FLUXAPPS_CHECKPOINT</c>, else
+    /// <c>~/.fluxapps/checkpoints</c>. Runtimes that share it share results.
+    /// </summary>
+    public string? CheckpointDirectory { get; init; }
+
     /// <summary>Keep each call's files after it completes (for debugging). Default false.</summary>
     public bool KeepJobFiles { get; init; }
 

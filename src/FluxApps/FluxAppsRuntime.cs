@@ -234,6 +234,58 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
             future.TrySetCanceled(cancellationToken);
             return;
         }
+        int retries = RetryPolicy.ResolveRetries(future.App, options);
+        bool cache = CheckpointStore.Resolve(future.App, options, command is not null);
+        if (cancellationToken.CanBeCanceled)
+        {
+            // For the whole call: every attempt, the waits between them, or the identical call it waits for.
+            var registration = cancellationToken.Register(static state => ((FluxFuture)state!).Cancel(), future);
+            future.AsTask().ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration,
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        StartCall(future, arguments, resources, options, command, retries, cache, cancellationToken);
+    }
+
+    /// <summary>The store of cached results, opened on first use.</summary>
+    internal CheckpointStore Checkpoints
+    {
+        get
+        {
+            // One store per runtime, even when its first cached calls race: it is what makes identical calls share a job.
+            if (Volatile.Read(ref _checkpoints) is { } store) return store;
+            Interlocked.CompareExchange(ref _checkpoints, new CheckpointStore(CheckpointStore.DirectoryFor(Options)), null);
+            return _checkpoints!;
+        }
+    }
+
+    private CheckpointStore? _checkpoints;
+
+    private void StartCall(FluxFuture future, FluxWriter? arguments, JobResources resources, FluxCallOptions? options, FluxCommand? command,
+        int retries, bool cache, CancellationToken cancellationToken)
+    {
+        if (cache && arguments is not null && Checkpoints.TryServe(future, arguments.WrittenSpan,
+                () => StartCall(future, arguments, resources, options, command, retries, cache, cancellationToken)))
+            return;
+        if (retries > 0)
+        {
+            future.Retry = new RetryPolicy.Attempt(this, future, arguments, resources, options, command, retries,
+                future.App.RetryOnAppException, cancellationToken);
+        }
+        SubmitAttempt(future, arguments, resources, options, command);
+    }
+
+    internal bool IsDisposed => _disposed != 0;
+
+    /// <summary>Submits one attempt of a call as a new job (a retried call makes several).</summary>
+    internal void SubmitAttempt(FluxFuture future, FluxWriter? arguments, JobResources resources, FluxCallOptions? options, FluxCommand? command)
+    {
+        // Cancelled or disposed before (or while waiting for) this attempt: no job.
+        if (future.IsCompleted || future.CancelRequested || _disposed != 0)
+        {
+            future.TrySetCanceled(CancellationToken.None);
+            return;
+        }
+        future.CountAttempt();
         long call = Interlocked.Increment(ref _nextDirectory);
         string jobDir = Path.Combine(WorkingDirectory, "c" + call.ToString(System.Globalization.CultureInfo.InvariantCulture));
         string cwd = options?.WorkingDirectory ?? Environment.CurrentDirectory;
@@ -258,13 +310,9 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
             return;
         }
         future.SetCancelAction(() => _backend.Cancel(request));
-        if (cancellationToken.CanBeCanceled)
-        {
-            var registration = cancellationToken.Register(static state => ((FluxFuture)state!).Cancel(), future);
-            future.AsTask().ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration,
-                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
         _backend.Submit(request);
+        // Cancel() that came before its action was in place: the job just submitted goes too.
+        if (future.CancelRequested) _backend.Cancel(request);
     }
 
     /// <summary>

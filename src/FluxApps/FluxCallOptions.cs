@@ -37,6 +37,19 @@ public sealed class FluxCallOptions
     public string? Name { get; init; }
 
     /// <summary>
+    /// Resubmissions after a system failure for this call (see <see cref="FluxAppAttribute.Retries"/>); 0 or more.
+    /// Null keeps the attribute's value.
+    /// </summary>
+    public int? Retries { get; init; }
+
+    /// <summary>
+    /// Read and store this call's result in the checkpoint directory (see <see cref="FluxAppAttribute.Cache"/>).
+    /// False forces a recompute (and does not store); null keeps the attribute's value. A command app
+    /// cannot be cached: true throws <see cref="System.ArgumentException"/>.
+    /// </summary>
+    public bool? Cache { get; init; }
+
+    /// <summary>
     /// Environment variables for the job, on top of the caller's environment (which jobs inherit by
     /// default). A null value removes the variable.
     /// </summary>

@@ -1,4 +1,7 @@
 using System;
+using System.Collections.Generic;
+
+using FluxApps.Runtime;
 
 namespace FluxApps;
 
@@ -37,6 +40,16 @@ public sealed class FluxAppException : Exception
 
     /// <summary>The remote exception's stack trace (inner exceptions included), as the worker printed it.</summary>
     public string RemoteStackTrace { get; }
+
+    /// <summary>
+    /// The failures of the call's earlier attempts, oldest first, when it was retried
+    /// (<see cref="FluxAppAttribute.Retries"/>); empty when this was its only attempt. This exception is
+    /// the last attempt's, so its type and properties say how the call finally failed.
+    /// </summary>
+    public IReadOnlyList<Exception> EarlierFailures { get; internal set; } = Array.Empty<Exception>();
+
+    /// <inheritdoc />
+    public override string Message => RetryPolicy.WithAttempts(base.Message, EarlierFailures);
 
     /// <inheritdoc />
     public override string? StackTrace =>
@@ -107,6 +120,16 @@ public sealed class FluxJobException : Exception
 
     /// <summary>The last lines the job wrote to stderr (may be empty).</summary>
     public string StderrTail { get; }
+
+    /// <summary>
+    /// The failures of the call's earlier attempts, oldest first, when it was retried
+    /// (<see cref="FluxAppAttribute.Retries"/>); empty when this was its only attempt. This exception is
+    /// the last attempt's, so its type and properties say how the call finally failed.
+    /// </summary>
+    public IReadOnlyList<Exception> EarlierFailures { get; internal set; } = Array.Empty<Exception>();
+
+    /// <inheritdoc />
+    public override string Message => RetryPolicy.WithAttempts(base.Message, EarlierFailures);
 
     private static string Compose(string message, string? stderrTail) =>
         string.IsNullOrWhiteSpace(stderrTail) ? message : message + Environment.NewLine + "stderr (tail):" + Environment.NewLine + stderrTail.TrimEnd();

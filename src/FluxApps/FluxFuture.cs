@@ -22,6 +22,8 @@ public abstract class FluxFuture
     private Func<int, Task>? _setUrgency;
     private FluxJobId? _jobId;
     private volatile FluxJobState _state = FluxJobState.New;
+    private volatile bool _cancelRequested;
+    private int _attempts;
 
     private protected FluxFuture(FluxAppDescriptor app, Task task)
     {
@@ -37,10 +39,28 @@ public abstract class FluxFuture
     /// <summary>Name of the app, e.g. <c>Physics.Simulate</c>.</summary>
     public string AppName => App.DisplayName;
 
-    /// <summary>The job id, once the backend has assigned one (null before).</summary>
+    /// <summary>
+    /// How many attempts (jobs) the call has started: 1 for a call that ran once, more when it was
+    /// retried (<see cref="FluxAppAttribute.Retries"/>), 0 when it was served from the checkpoint
+    /// (<see cref="FromCache"/>) or cancelled before it started.
+    /// </summary>
+    public int Attempts => Volatile.Read(ref _attempts);
+
+    /// <summary>
+    /// True when the result came from the checkpoint directory (<see cref="FluxAppAttribute.Cache"/>), or
+    /// from an identical call already running in this process, without a job of its own: then
+    /// <see cref="Attempts"/> is 0, <see cref="JobId"/> stays null and <see cref="Submitted"/> faults
+    /// with <see cref="InvalidOperationException"/>.
+    /// </summary>
+    public bool FromCache { get; private set; }
+
+    /// <summary>
+    /// The job id of the current (or last) attempt, once the backend has assigned one (null before, and
+    /// for a result served from the checkpoint). A retried call gets a new job, and this id follows it.
+    /// </summary>
     public FluxJobId? JobId => _jobId;
 
-    /// <summary>Completes with the job id once the job is submitted (faults if submission fails).</summary>
+    /// <summary>Completes with the first attempt's job id once it is submitted (faults if submission fails).</summary>
     public Task<FluxJobId> Submitted => _submitted.Task;
 
     /// <summary>The job's current state (RFC 21).</summary>
@@ -92,6 +112,8 @@ public abstract class FluxFuture
     /// </summary>
     public void Cancel()
     {
+        // Remembered, so a retry about to start (or a call about to be submitted) sees it.
+        _cancelRequested = true;
         Action? cancel;
         lock (_gate) cancel = _cancel;
         if (cancel is not null) cancel();
@@ -136,6 +158,51 @@ public abstract class FluxFuture
         lock (_gate) _cancel = cancel;
     }
 
+    /// <summary>True once <see cref="Cancel"/> was called.</summary>
+    internal bool CancelRequested => _cancelRequested;
+
+    /// <summary>Set by the runtime for a call that may be retried: it sees each failure before the future does.</summary>
+    internal RetryPolicy.Attempt? Retry { get; set; }
+
+    /// <summary>Set by the runtime for a cached call: it gets the result bytes of a success before the future completes.</summary>
+    internal Action<ReadOnlyMemory<byte>>? ResultStored { get; set; }
+
+    /// <summary>Counts an attempt as it is handed to the backend.</summary>
+    internal void CountAttempt() => Interlocked.Increment(ref _attempts);
+
+    /// <summary>
+    /// Completes with a result served from the checkpoint or an identical call: no job ran. False, and
+    /// the future untouched, when the bytes do not decode (the caller then runs the call).
+    /// </summary>
+    internal bool TrySetCachedResult(byte[] result, string where)
+    {
+        FromCache = true; // before the result, so an awaiter that resumes sees it
+        _state = FluxJobState.Inactive;
+        AddEvent("cache-hit", where);
+        try
+        {
+            SetResult(new FluxReader(result));
+        }
+        catch (Exception) when (!Task.IsCompleted)
+        {
+            FromCache = false;
+            _state = FluxJobState.New;
+            AddEvent("cache-unreadable", where);
+            return false;
+        }
+        _submitted.TrySetException(new InvalidOperationException($"{AppName}: the result was served from {where}; no job was submitted."));
+        _ = _submitted.Task.Exception; // observed: nobody needs to await it
+        return true;
+    }
+
+    /// <summary>Hands a decoded result's bytes to <see cref="ResultStored"/>; a store that fails must not fail the call.</summary>
+    private protected void StoreResult(FluxReader? result, int start)
+    {
+        var store = ResultStored;
+        if (store is null) return;
+        store(result is null ? ReadOnlyMemory<byte>.Empty : result.Consumed(start));
+    }
+
     internal void SetJobId(FluxJobId id)
     {
         _jobId = id;
@@ -165,6 +232,8 @@ public abstract class FluxFuture
 
     internal bool TrySetException(Exception exception)
     {
+        // A retried call's failure starts its next attempt instead (or gets the earlier failures attached).
+        if (Retry is { } retry && retry.Retrying(exception)) return false;
         _submitted.TrySetException(exception);
         _state = FluxJobState.Inactive;
         return TrySetExceptionCore(exception);
@@ -216,8 +285,10 @@ public sealed class FluxFuture<T> : FluxFuture
     internal override void SetResult(FluxReader? result)
     {
         if (result is null) throw new InvalidOperationException($"{AppName} returns a value but its job wrote none.");
+        int start = result.Position;
         T value = _readResult(result);
         result.CompleteResult();
+        StoreResult(result, start); // only a result that decodes is worth keeping
         _completion.TrySetResult(value);
     }
 
@@ -239,7 +310,9 @@ internal sealed class FluxVoidFuture : FluxFuture
 
     internal override void SetResult(FluxReader? result)
     {
+        int start = result?.Position ?? 0;
         result?.CompleteResult();
+        StoreResult(result, start);
         _completion.TrySetResult();
     }
 

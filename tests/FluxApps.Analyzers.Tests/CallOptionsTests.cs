@@ -47,6 +47,8 @@ public class CallOptionsTests
     [InlineData("Nodes = 3")]                                                      // MpiRanks unknown here
     [InlineData("Exclusive = true")]                                               // Nodes unknown here
     [InlineData("KeepFiles = true, WorkingDirectory = \"/tmp\"")]
+    [InlineData("Retries = 0, Cache = false")]
+    [InlineData("Retries = 3, Cache = true")]
     public Task ValidOrUnknownOverrides_AreSilent(string initializer) =>
         Verify.Diagnostics(Alone("var options = new FluxCallOptions { " + initializer + " };"));
 
@@ -56,6 +58,7 @@ public class CallOptionsTests
     [InlineData("{|FLUX003:MpiRanks = 0|}")]
     [InlineData("{|FLUX003:Nodes = -1|}")]
     [InlineData("{|FLUX003:Urgency = 99|}")]
+    [InlineData("{|FLUX003:Retries = -1|}")]
     [InlineData("{|FLUX008:TimeLimit = \"soon\"|}")]
     [InlineData("{|FLUX022:Name = \"\"|}")]
     [InlineData("{|FLUX022:Queue = \" \"|}")]

@@ -32,6 +32,8 @@ public class ResourceTests
     [InlineData("Name = \"job\", Queue = \"debug\"")]
     [InlineData("Name = null, Queue = null, TimeLimit = null")]
     [InlineData("Cpus = Limits.Cores")]
+    [InlineData("Retries = 0")]
+    [InlineData("Retries = 5, RetryOnAppException = true, Cache = true")]
     public Task ValuesInRange_AreSilent(string arguments) => Verify.Diagnostics(App(arguments) + "static class Limits { public const int Cores = 2; }");
 
     [Theory]
@@ -43,6 +45,7 @@ public class ResourceTests
     [InlineData("Urgency = -1")]
     [InlineData("Urgency = 32")]
     [InlineData("Cpus = Limits.None")]
+    [InlineData("Retries = -1")]
     public Task ValueOutOfRange_IsFlux003_OnTheArgument(string argument) =>
         Verify.Diagnostics(App("Name = \"x\", {|FLUX003:" + argument + "|}") + "static class Limits { public const int None = 0; }");
 
@@ -51,6 +54,10 @@ public class ResourceTests
         Verify.Diagnostic("FLUX003").WithLocation(0).WithMessage("Cpus = 0 is out of range: every rank needs at least 1 core"),
         Verify.Diagnostic("FLUX003").WithLocation(1).WithMessage("Gpus = -3 is out of range: GPUs per rank must be 0 or more"),
         Verify.Diagnostic("FLUX003").WithLocation(2).WithMessage("Urgency = 40 is out of range: Flux accepts 0 (hold) to 31 (expedite), default 16"));
+
+    [Fact]
+    public Task NegativeRetries_IsFlux003_WithItsValue() => Verify.Diagnostics(App("{|#0:Retries = -2|}"),
+        Verify.Diagnostic("FLUX003").WithLocation(0).WithMessage("Retries = -2 is out of range: use 0 (run once) or a positive number of resubmissions"));
 
     [Fact]
     public Task MoreNodesThanRanks_IsFlux004_OnNodes() => Verify.Diagnostics(App("MpiRanks = 2, {|#0:Nodes = 3|}"),

@@ -184,6 +184,82 @@ public sealed class GeneratorTests
         Assert.Contains("cpus: 6", physics);
     }
 
+    private const string Cached = """
+        using FluxApps;
+
+        namespace Demo;
+
+        public record Point(double X, double Y);
+
+        public record Shape(string Name, Point[] Corners);
+
+        public static partial class Geometry
+        {
+            [FluxApp(Cache = true)]
+            public static double Area(Shape shape)
+            {
+                // the area, by the shoelace formula
+                return 0.5 * shape.Corners.Length;
+            }
+
+            [FluxApp(Cache = true, Retries = 2, RetryOnAppException = true)]
+            public static int Count(int n) => n + 1;
+        }
+        """;
+
+    /// <summary>The code hash the generator put into each app's descriptor, by method name.</summary>
+    private static Dictionary<string, string> CodeHashes(string source)
+    {
+        var (result, output) = GeneratorHarness.Run(source);
+        Assert.Empty(GeneratorHarness.Problems(output));
+        string text = result.GeneratedSources.Single(s => s.HintName.StartsWith("Demo.Geometry")).SourceText.ToString();
+        var hashes = new Dictionary<string, string>();
+        foreach (var match in System.Text.RegularExpressions.Regex.Matches(text, @"FluxAppDescriptor\(\s*""[^""]*\.(\w+)\(.*?CodeHash = ""([0-9a-f]+)""",
+                     System.Text.RegularExpressions.RegexOptions.Singleline).Cast<System.Text.RegularExpressions.Match>())
+            hashes[match.Groups[1].Value] = match.Groups[2].Value;
+        Assert.Equal(2, hashes.Count);
+        return hashes;
+    }
+
+    [Fact]
+    public void DescriptorCarriesCacheRetriesAndACodeHash()
+    {
+        var (result, _) = GeneratorHarness.Run(Cached);
+        string text = result.GeneratedSources.Single(s => s.HintName.StartsWith("Demo.Geometry")).SourceText.ToString();
+        Assert.Contains("Retries = 2,", text);
+        Assert.Contains("RetryOnAppException = true,", text);
+        Assert.Contains("Cache = true,", text);
+        var hashes = CodeHashes(Cached);
+        Assert.Matches("^[0-9a-f]{32}$", hashes["Area"]);
+        Assert.NotEqual(hashes["Area"], hashes["Count"]);
+        Assert.Equal(hashes, CodeHashes(Cached)); // deterministic
+    }
+
+    [Theory]
+    [InlineData("return 0.5 * shape.Corners.Length;", "return 0.25 * shape.Corners.Length;")]   // the method's body
+    [InlineData("double Area(Shape shape)", "double Area(Shape figure)")]                      // its signature
+    [InlineData("record Shape(string Name, Point[] Corners)", "record Shape(string Name, Point[] Corners, int Sides)")] // a parameter record
+    [InlineData("record Point(double X, double Y)", "record Point(float X, float Y)")]          // a record inside it
+    public void TheCodeHashChangesWithTheMethodOrTheTypesItTakes(string before, string after)
+    {
+        var original = CodeHashes(Cached);
+        var edited = CodeHashes(Cached.Replace(before, after).Replace("shape.Corners", after.Contains("figure") ? "figure.Corners" : "shape.Corners"));
+        Assert.NotEqual(original["Area"], edited["Area"]);
+        Assert.Equal(original["Count"], edited["Count"]); // another app's entries stay valid
+    }
+
+    [Theory]
+    [InlineData("// the area, by the shoelace formula", "// rewritten comment")]  // comments
+    [InlineData("return 0.5 * shape.Corners.Length;", "return   0.5*shape.Corners.Length ;")] // whitespace
+    [InlineData("[FluxApp(Cache = true)]", "[FluxApp(Cache = true, Cpus = 4, Retries = 1)]")] // resources and retries
+    [InlineData("public static int Count(int n) => n + 1;", "public static int Count(int n) => n + 2;")] // another app
+    public void TheCodeHashIgnoresCommentsLayoutAttributesAndOtherApps(string before, string after)
+    {
+        var original = CodeHashes(Cached);
+        var edited = CodeHashes(Cached.Replace(before, after));
+        Assert.Equal(original["Area"], edited["Area"]);
+    }
+
     [Fact]
     public void ApplicationsInTwoAssembliesGetDistinctInternalHelpers()
     {

@@ -222,3 +222,115 @@ internal static class LibC
     [System.Runtime.InteropServices.DllImport("libc")]
     public static extern int kill(int pid, int signal);
 }
+
+/// <summary>Apps that fail on their first attempts (retries) or count their runs (checkpoints), through a counter file.</summary>
+public static partial class RetryApps
+{
+    /// <summary>
+    /// Counts its runs in <paramref name="counterFile"/>; fails (<paramref name="how"/>: "exit" exits with 3,
+    /// "kill" kills itself with SIGKILL, "throw" throws) on the first <paramref name="failures"/> runs, then returns its run number.
+    /// </summary>
+    [FluxApp(Retries = 3)]
+    public static int FailTimes(string counterFile, int failures, string how)
+    {
+        int run = Counter.Increment(counterFile);
+        if (run <= failures)
+        {
+            Console.Error.WriteLine($"run {run}: failing by {how}");
+            switch (how)
+            {
+                case "exit": Environment.Exit(3); break;
+                case "kill": System.Diagnostics.Process.GetCurrentProcess().Kill(); Thread.Sleep(Timeout.Infinite); break;
+                default: throw new InvalidOperationException($"run {run} fails");
+            }
+        }
+        return run;
+    }
+
+    /// <summary>The same with the attribute's defaults (no retries), for per-call Retries.</summary>
+    [FluxApp]
+    public static int FailTimesNoRetries(string counterFile, int failures, string how) => FailTimes(counterFile, failures, how);
+
+    /// <summary>Throws on its first runs; retried on app exceptions.</summary>
+    [FluxApp(Retries = 2, RetryOnAppException = true)]
+    public static int ThrowTimes(string counterFile, int failures) => FailTimes(counterFile, failures, "throw");
+
+    /// <summary>Sleeps past its 1 s limit, counting runs.</summary>
+    [FluxApp(Retries = 2, TimeLimit = "1s")]
+    public static int SleepPastLimitCounted(string counterFile)
+    {
+        Counter.Increment(counterFile);
+        Thread.Sleep(30_000);
+        return 0;
+    }
+
+    /// <summary>Its first run sleeps a minute (to be killed from outside); later runs return their run number at once.</summary>
+    [FluxApp(Retries = 2)]
+    public static int SlowFirstTime(string counterFile)
+    {
+        int run = Counter.Increment(counterFile);
+        if (run == 1) Thread.Sleep(60_000);
+        return run;
+    }
+
+    /// <summary>Can never fit, with retries: rejected once.</summary>
+    [FluxApp(Retries = 2, Cpus = 100000)]
+    public static int HugeWithRetries() => 0;
+}
+
+/// <summary>A run counter in a file: one line appended per run (appends of a few bytes do not interleave).</summary>
+public static class Counter
+{
+    public static int Increment(string path)
+    {
+        File.AppendAllText(path, "run\n");
+        return Read(path);
+    }
+
+    public static int Read(string path) => File.Exists(path) ? File.ReadAllLines(path).Length : 0;
+}
+
+/// <summary>Cached apps that count their runs, so a test can tell a stored result from a computed one.</summary>
+public static partial class CachedApps
+{
+    /// <summary>Counts a run in <paramref name="counterFile"/>, sleeps <paramref name="milliseconds"/>, returns x².</summary>
+    [FluxApp(Cache = true)]
+    public static long Square(string counterFile, long x, int milliseconds)
+    {
+        Counter.Increment(counterFile);
+        if (milliseconds > 0) Thread.Sleep(milliseconds);
+        return x * x;
+    }
+
+    /// <summary>A record result, cached.</summary>
+    [FluxApp(Cache = true)]
+    public static Stats Describe(string counterFile, double[] values)
+    {
+        Counter.Increment(counterFile);
+        return new(values.Length, values.Average(), values.Min(), values.Max());
+    }
+
+    /// <summary>No result to keep, cached all the same: a second call does not run it.</summary>
+    [FluxApp(Cache = true)]
+    public static void Touch(string counterFile) => Counter.Increment(counterFile);
+
+    /// <summary>Throws: exceptions are never stored.</summary>
+    [FluxApp(Cache = true)]
+    public static int Fails(string counterFile)
+    {
+        Counter.Increment(counterFile);
+        throw new InvalidOperationException("never stored");
+    }
+
+    /// <summary>Not cached by its attribute (per-call Cache turns it on).</summary>
+    [FluxApp]
+    public static long Plain(string counterFile, long x)
+    {
+        Counter.Increment(counterFile);
+        return x + 1;
+    }
+
+    /// <summary>A command app: cannot be cached.</summary>
+    [FluxApp]
+    public static FluxCommand Echo(string text) => new("echo", text);
+}

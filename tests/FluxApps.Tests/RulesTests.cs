@@ -55,6 +55,9 @@ public sealed class RulesTests
         Assert.Contains("Urgency = 32", FluxAppRules.CheckUrgency(32));
         Assert.Null(FluxAppRules.CheckUrgency(0));
         Assert.Null(FluxAppRules.CheckUrgency(31));
+        Assert.Contains("Retries = -1", FluxAppRules.CheckRetries(-1));
+        Assert.Null(FluxAppRules.CheckRetries(0));
+        Assert.Null(FluxAppRules.CheckRetries(10));
         Assert.Equal("Nodes = 3 exceeds MpiRanks = 2: every node needs at least one rank", FluxAppRules.CheckNodesVersusRanks(3, 2));
         Assert.Null(FluxAppRules.CheckNodesVersusRanks(2, 2));
         Assert.NotNull(FluxAppRules.CheckExclusive(true, 0));

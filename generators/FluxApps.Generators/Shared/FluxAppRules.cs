@@ -37,6 +37,10 @@ namespace FluxApps.Internal
                 ? $"Urgency = {urgency} is out of range: Flux accepts 0 (hold) to {MaxUrgency} (expedite), default {DefaultUrgency}"
                 : null;
 
+        /// <summary>FLUX003: a call is resubmitted at most Retries times; 0 runs it once.</summary>
+        public static string? CheckRetries(int retries) =>
+            retries < 0 ? $"Retries = {retries} is out of range: use 0 (run once) or a positive number of resubmissions" : null;
+
         /// <summary>FLUX004: every node needs at least one rank.</summary>
         public static string? CheckNodesVersusRanks(int nodes, int ranks) =>
             nodes > ranks && ranks >= 1

@@ -47,6 +47,9 @@ namespace FluxApps.Generators
         public string? Queue;
         public int Urgency = FluxAppRules.DefaultUrgency;
         public string? Name;
+        public int Retries;
+        public bool RetryOnAppException;
+        public bool Cache;
 
         public static FluxAppResources Read(AttributeData attribute)
         {
@@ -65,6 +68,9 @@ namespace FluxApps.Generators
                     case "Queue": r.Queue = value as string; break;
                     case "Urgency" when value is int i: r.Urgency = i; break;
                     case "Name": r.Name = value as string; break;
+                    case "Retries" when value is int i: r.Retries = i; break;
+                    case "RetryOnAppException" when value is bool b: r.RetryOnAppException = b; break;
+                    case "Cache" when value is bool b: r.Cache = b; break;
                 }
             }
             return r;
@@ -248,6 +254,7 @@ namespace FluxApps.Generators
             Add("FLUX003", "MpiRanks", FluxAppRules.CheckMpiRanks(r.MpiRanks));
             Add("FLUX003", "Nodes", FluxAppRules.CheckNodes(r.Nodes));
             Add("FLUX003", "Urgency", FluxAppRules.CheckUrgency(r.Urgency));
+            Add("FLUX003", "Retries", FluxAppRules.CheckRetries(r.Retries));
             Add("FLUX004", "Nodes", FluxAppRules.CheckNodesVersusRanks(r.Nodes, r.MpiRanks));
             Add("FLUX008", "TimeLimit", FluxAppRules.CheckTimeLimit(r.TimeLimit));
             // A negative node count is FLUX003's; fixing it settles Exclusive too, so no second error.

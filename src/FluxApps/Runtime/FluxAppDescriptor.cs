@@ -90,6 +90,22 @@ public sealed class FluxAppDescriptor
     /// <summary>Job name, or null for the display name.</summary>
     public string? Name { get; }
 
+    /// <summary>The attribute's <see cref="FluxAppAttribute.Retries"/>.</summary>
+    public int Retries { get; init; }
+
+    /// <summary>The attribute's <see cref="FluxAppAttribute.RetryOnAppException"/>.</summary>
+    public bool RetryOnAppException { get; init; }
+
+    /// <summary>The attribute's <see cref="FluxAppAttribute.Cache"/>.</summary>
+    public bool Cache { get; init; }
+
+    /// <summary>
+    /// Hash the generator computed of the method's code (its declaration without attributes, comments
+    /// and whitespace) and of the shapes of its parameter and result types: part of the checkpoint key,
+    /// so editing the app invalidates its stored results. Null for descriptors made by hand.
+    /// </summary>
+    public string? CodeHash { get; init; }
+
     /// <summary>Simple name of the assembly that holds the app.</summary>
     public string AssemblyName => _assemblyName ??= DeclaringType.Assembly.GetName().Name!;
 

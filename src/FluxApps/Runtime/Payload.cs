@@ -16,7 +16,7 @@ internal static class Payload
     public const string StderrFile = "stderr";
     private const uint ArgumentsMagic = 0x50415846; // "FXAP"
     private const uint ResultMagic = 0x53525846;    // "FXRS"
-    private const byte FormatVersion = 1;
+    internal const byte FormatVersion = 1;
 
     // Header fields name an assembly, its file and an app: far below these, which only bound what a
     // hostile header can make a reader hold (the string lengths are checked against the payload too).

@@ -61,6 +61,9 @@ public sealed class FluxReader
     /// <summary>Bytes left to read.</summary>
     public int Remaining => _end - _position;
 
+    /// <summary>The bytes read from <paramref name="start"/> (an earlier <see cref="Position"/>) up to the current position.</summary>
+    internal ReadOnlyMemory<byte> Consumed(int start) => new(_buffer, start, _position - start);
+
     private ReadOnlySpan<byte> Take(int count)
     {
         // Unsigned: a huge count cannot overflow the sum and slip past the check.

@@ -27,7 +27,10 @@ partial class Outer
             internal static readonly global::FluxApps.Runtime.FluxAppDescriptor __fluxApp_Where_cd59eb30 = new global::FluxApps.Runtime.FluxAppDescriptor(
                 "Outer.Middle.Inner.Where(string)", "Outer.Middle.Inner.Where", typeof(global::Outer.Middle.Inner),
                 cpus: 1, gpus: 0, mpiRanks: 2, nodes: 0, exclusive: false,
-                timeLimit: null, queue: null, urgency: 16, name: null);
+                timeLimit: null, queue: null, urgency: 16, name: null)
+                {
+                    CodeHash = "339df2513d482c13ba81e6ddb1c5a15c",
+                };
 
             [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
             [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]

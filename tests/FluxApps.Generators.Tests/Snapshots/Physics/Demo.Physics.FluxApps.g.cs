@@ -23,7 +23,10 @@ namespace Demo
         internal static readonly global::FluxApps.Runtime.FluxAppDescriptor __fluxApp_Flush_c0ee0af2 = new global::FluxApps.Runtime.FluxAppDescriptor(
             "Demo.Physics.Flush()", "Physics.Flush", typeof(global::Demo.Physics),
             cpus: 1, gpus: 0, mpiRanks: 1, nodes: 0, exclusive: false,
-            timeLimit: null, queue: null, urgency: 16, name: null);
+            timeLimit: null, queue: null, urgency: 16, name: null)
+            {
+                CodeHash = "0e87245486746a3171a25102fc23f768",
+            };
 
         [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
         [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
@@ -52,7 +55,10 @@ namespace Demo
         internal static readonly global::FluxApps.Runtime.FluxAppDescriptor __fluxApp_Launch_1540eb7e = new global::FluxApps.Runtime.FluxAppDescriptor(
             "Demo.Physics.Launch(string)", "Physics.Launch", typeof(global::Demo.Physics),
             cpus: 1, gpus: 0, mpiRanks: 4, nodes: 0, exclusive: false,
-            timeLimit: null, queue: null, urgency: 16, name: null);
+            timeLimit: null, queue: null, urgency: 16, name: null)
+            {
+                CodeHash = "68b0da8b31b42a5e6e7022a9e2fe98d0",
+            };
 
         /// <summary>
         /// Runs <see cref="Log(string, Demo.Mode)"/> as a job (1 rank(s) x 1 core(s)) and returns its pending result.
@@ -76,7 +82,10 @@ namespace Demo
         internal static readonly global::FluxApps.Runtime.FluxAppDescriptor __fluxApp_Log_b12174c5 = new global::FluxApps.Runtime.FluxAppDescriptor(
             "Demo.Physics.Log(string, Demo.Mode)", "Physics.Log", typeof(global::Demo.Physics),
             cpus: 1, gpus: 0, mpiRanks: 1, nodes: 0, exclusive: false,
-            timeLimit: null, queue: null, urgency: 16, name: null);
+            timeLimit: null, queue: null, urgency: 16, name: null)
+            {
+                CodeHash = "7aac8c62d163e4dd276e0f1e83479bfd",
+            };
 
         [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
         [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
@@ -114,7 +123,10 @@ namespace Demo
         internal static readonly global::FluxApps.Runtime.FluxAppDescriptor __fluxApp_Pair_90a96178 = new global::FluxApps.Runtime.FluxAppDescriptor(
             "Demo.Physics.Pair(int[][], System.Collections.Generic.HashSet<long>, System.Collections.Generic.IEnumerable<byte[]>)", "Physics.Pair", typeof(global::Demo.Physics),
             cpus: 1, gpus: 0, mpiRanks: 1, nodes: 0, exclusive: false,
-            timeLimit: null, queue: null, urgency: 16, name: null);
+            timeLimit: null, queue: null, urgency: 16, name: null)
+            {
+                CodeHash = "19d95acce63b3415a67be395c66fd0e8",
+            };
 
         [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
         [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
@@ -151,7 +163,10 @@ namespace Demo
         internal static readonly global::FluxApps.Runtime.FluxAppDescriptor __fluxApp_Simulate_345e02f2 = new global::FluxApps.Runtime.FluxAppDescriptor(
             "Demo.Physics.Simulate(int, double)", "Physics.Simulate", typeof(global::Demo.Physics),
             cpus: 4, gpus: 1, mpiRanks: 8, nodes: 2, exclusive: false,
-            timeLimit: "10m", queue: "batch", urgency: 20, name: "sim");
+            timeLimit: "10m", queue: "batch", urgency: 20, name: "sim")
+            {
+                CodeHash = "99e9ef87c7cda08fd6e7da7796f5839c",
+            };
 
         [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
         [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
@@ -190,7 +205,10 @@ namespace Demo
         internal static readonly global::FluxApps.Runtime.FluxAppDescriptor __fluxApp_Tune_58a7ed59 = new global::FluxApps.Runtime.FluxAppDescriptor(
             "Demo.Physics.Tune(Demo.Settings, int?, string)", "Physics.Tune", typeof(global::Demo.Physics),
             cpus: 1, gpus: 0, mpiRanks: 1, nodes: 0, exclusive: false,
-            timeLimit: null, queue: null, urgency: 16, name: null);
+            timeLimit: null, queue: null, urgency: 16, name: null)
+            {
+                CodeHash = "09b64ef8c88a254c31b5fe607cf1a03a",
+            };
 
         [global::System.CodeDom.Compiler.GeneratedCode("FluxApps.Generators", "0.1.0")]
         [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
