@@ -74,6 +74,40 @@ public sealed class PackageTests(ITestOutputHelper output) : IClassFixture<Packe
         Assert.Contains("lib/net10.0/FluxApps.pdb", symbolsZip.Entries.Select(e => e.FullName));
     }
 
+    [Fact]
+    public void DotnetFormatAppliesThePackagedCodeFixesToAWholeProject()
+    {
+        // `dotnet format analyzers` fixes through each fix's Fix All: without one it refuses the id.
+        string dir = PackedFeed.NewConsumer("Format", """
+            using FluxApps;
+            System.Console.WriteLine(await Lab.AddAsync(1, 2));
+            public partial class Lab
+            {
+                [FluxApp] public int Add(int a, int b) => a + b;
+                [FluxApp] public int Twice(int a) => a * 2;
+                public int Both() => this.Add(1, 2) + this.Twice(3);
+            }
+            static class Outer
+            {
+                public static class Inner { [FluxApp] public static int One() => 1; }
+            }
+            """);
+        var (restoreCode, restoreText) = PackedFeed.Dotnet(dir, "restore");
+        Assert.True(restoreCode == 0, restoreText);
+        var (code, text) = PackedFeed.Dotnet(dir, "format", "analyzers", "--diagnostics", "FLUX001", "FLUX002", "--severity", "error");
+        output.WriteLine(text);
+        Assert.True(code == 0, text);
+        string fixedSource = File.ReadAllText(Path.Combine(dir, "Program.cs"));
+        output.WriteLine(fixedSource);
+        Assert.Contains("[FluxApp] public static int Add(int a, int b)", fixedSource);
+        Assert.Contains("[FluxApp] public static int Twice(int a)", fixedSource);
+        Assert.Contains("public int Both() => Add(1, 2) + Twice(3);", fixedSource);
+        Assert.Contains("static partial class Outer", fixedSource);
+        Assert.Contains("public static partial class Inner", fixedSource);
+        var (buildCode, buildText) = PackedFeed.Dotnet(dir, "build", "-c", "Release");
+        Assert.True(buildCode == 0, buildText);
+    }
+
     [SkippableFact]
     public void NativeAotConsumerWithWarningsAsErrorsPublishesAndRuns()
     {
