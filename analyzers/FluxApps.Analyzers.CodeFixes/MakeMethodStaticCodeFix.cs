@@ -28,9 +28,13 @@ namespace FluxApps.Analyzers.CodeFixes
         /// <inheritdoc />
         public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(FluxDiagnostics.MethodNotStatic.Id);
 
-        // Each fix may edit callers in other documents; fixing one at a time keeps those edits exact.
-        /// <inheritdoc />
-        public override FixAllProvider? GetFixAllProvider() => null;
+        /// <summary>
+        /// Fix All plans every reported method against the same solution and applies the union of the
+        /// edits in one pass: one fix may touch several documents (partial parts, <c>this.M</c> callers in
+        /// other parts of the type), and several fixes may edit the same caller, so the edits are merged as
+        /// syntax rather than as separate text changes.
+        /// </summary>
+        public override FixAllProvider GetFixAllProvider() => MakeMethodsStaticFixAll.Instance;
 
         /// <inheritdoc />
         public override async Task RegisterCodeFixesAsync(CodeFixContext context)
@@ -40,10 +44,7 @@ namespace FluxApps.Analyzers.CodeFixes
             if (root is null || model is null) return;
             foreach (var diagnostic in context.Diagnostics)
             {
-                if (root.FindToken(diagnostic.Location.SourceSpan.Start).Parent is not MethodDeclarationSyntax declaration
-                    || declaration.Identifier.Span != diagnostic.Location.SourceSpan)
-                    continue;
-                if (model.GetDeclaredSymbol(declaration, context.CancellationToken) is not IMethodSymbol method) continue;
+                if (ReportedMethod(root, model, diagnostic, context.CancellationToken) is not { } method) continue;
                 var plan = await PlanAsync(context.Document.Project.Solution, method, context.CancellationToken).ConfigureAwait(false);
                 if (plan is null) continue;
                 context.RegisterCodeFix(
@@ -57,6 +58,70 @@ namespace FluxApps.Analyzers.CodeFixes
         {
             public List<(DocumentId Document, MethodDeclarationSyntax Declaration)> Declarations { get; } = new();
             public List<(DocumentId Document, MemberAccessExpressionSyntax Access)> ThisAccesses { get; } = new();
+
+            /// <summary>Adds <paramref name="other"/>'s edits that this plan does not already hold.</summary>
+            public void Merge(Plan other)
+            {
+                foreach (var declaration in other.Declarations)
+                    if (!Declarations.Any(d => d.Declaration == declaration.Declaration)) Declarations.Add(declaration);
+                foreach (var access in other.ThisAccesses)
+                    if (!ThisAccesses.Any(a => a.Access == access.Access)) ThisAccesses.Add(access);
+            }
+        }
+
+        /// <summary>The method a FLUX001 diagnostic reports, when the diagnostic sits on its name.</summary>
+        private static IMethodSymbol? ReportedMethod(SyntaxNode root, SemanticModel model, Diagnostic diagnostic, CancellationToken cancellationToken)
+        {
+            if (root.FindToken(diagnostic.Location.SourceSpan.Start).Parent is not MethodDeclarationSyntax declaration
+                || declaration.Identifier.Span != diagnostic.Location.SourceSpan)
+                return null;
+            return model.GetDeclaredSymbol(declaration, cancellationToken);
+        }
+
+        /// <summary>Fix All in a document, project or solution: one plan for every fixable reported method.</summary>
+        private sealed class MakeMethodsStaticFixAll : FixAllProvider
+        {
+            public static readonly MakeMethodsStaticFixAll Instance = new();
+
+            public override async Task<CodeAction?> GetFixAsync(FixAllContext fixAllContext)
+            {
+                var documents = fixAllContext.Scope switch
+                {
+                    FixAllScope.Document when fixAllContext.Document is not null => new[] { fixAllContext.Document },
+                    FixAllScope.Project => fixAllContext.Project.Documents.ToArray(),
+                    FixAllScope.Solution => fixAllContext.Solution.Projects.SelectMany(p => p.Documents).ToArray(),
+                    _ => System.Array.Empty<Document>(),
+                };
+                var reported = new List<(Document Document, ImmutableArray<Diagnostic> Diagnostics)>();
+                foreach (var document in documents)
+                {
+                    var diagnostics = await fixAllContext.GetDocumentDiagnosticsAsync(document).ConfigureAwait(false);
+                    if (!diagnostics.IsEmpty) reported.Add((document, diagnostics));
+                }
+                if (reported.Count == 0) return null;
+                var solution = fixAllContext.Solution;
+                return CodeAction.Create("Make the [FluxApp] methods static",
+                    ct => FixAllAsync(solution, reported, ct), fixAllContext.CodeActionEquivalenceKey);
+            }
+
+            private static async Task<Solution> FixAllAsync(Solution solution, List<(Document Document, ImmutableArray<Diagnostic> Diagnostics)> reported,
+                CancellationToken cancellationToken)
+            {
+                var merged = new Plan();
+                foreach (var (document, diagnostics) in reported)
+                {
+                    var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
+                    var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
+                    if (root is null || model is null) continue;
+                    foreach (var diagnostic in diagnostics)
+                    {
+                        if (ReportedMethod(root, model, diagnostic, cancellationToken) is not { } method) continue;
+                        // A method that cannot be made static alone is left as it is, as the single fix would.
+                        if (await PlanAsync(solution, method, cancellationToken).ConfigureAwait(false) is { } plan) merged.Merge(plan);
+                    }
+                }
+                return await ApplyAsync(solution, merged, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         /// <summary>The edits that make <paramref name="method"/> static, or null when doing so would change or break code.</summary>

@@ -25,8 +25,11 @@ namespace FluxApps.Analyzers.CodeFixes
         /// <inheritdoc />
         public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(FluxDiagnostics.TypeNotPartial.Id);
 
-        /// <inheritdoc />
-        public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+        /// <summary>
+        /// Fix All takes the union of the chains of every reported type in a document and marks each type
+        /// once: chains share their outer types, so separate fixes would each edit the same declarations.
+        /// </summary>
+        public override FixAllProvider GetFixAllProvider() => FixAllProvider.Create(MakeAllPartialAsync);
 
         /// <inheritdoc />
         public override async Task RegisterCodeFixesAsync(CodeFixContext context)
@@ -44,20 +47,40 @@ namespace FluxApps.Analyzers.CodeFixes
             }
         }
 
-        private static async Task<Document> MakePartialAsync(Document document, TypeDeclarationSyntax reported, CancellationToken cancellationToken)
+        private static Task<Document> MakePartialAsync(Document document, TypeDeclarationSyntax reported, CancellationToken cancellationToken) =>
+            MakeChainsPartialAsync(document, new[] { reported }, cancellationToken);
+
+        private static async Task<Document?> MakeAllPartialAsync(FixAllContext context, Document document, ImmutableArray<Diagnostic> diagnostics)
+        {
+            var root = await document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+            if (root is null) return null;
+            var reported = diagnostics
+                .Select(d => root.FindToken(d.Location.SourceSpan.Start).Parent as TypeDeclarationSyntax)
+                .Where((declaration, i) => declaration is not null && declaration.Identifier.Span == diagnostics[i].Location.SourceSpan)
+                .Select(declaration => declaration!)
+                .ToList();
+            return reported.Count == 0 ? null : await MakeChainsPartialAsync(document, reported, context.CancellationToken).ConfigureAwait(false);
+        }
+
+        /// <summary>Adds <c>partial</c> to every type of the chains of <paramref name="reportedTypes"/>, each type once.</summary>
+        private static async Task<Document> MakeChainsPartialAsync(Document document, IReadOnlyList<TypeDeclarationSyntax> reportedTypes, CancellationToken cancellationToken)
         {
             var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
             var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
             if (root is null || model is null) return document;
 
-            var chain = new HashSet<TypeDeclarationSyntax>(reported.AncestorsAndSelf().OfType<TypeDeclarationSyntax>());
-            foreach (var method in reported.DescendantNodes().OfType<MethodDeclarationSyntax>())
+            var chain = new HashSet<TypeDeclarationSyntax>();
+            foreach (var reported in reportedTypes)
             {
-                if (!IsApp(model.GetDeclaredSymbol(method, cancellationToken))) continue;
-                foreach (var type in method.Ancestors().OfType<TypeDeclarationSyntax>())
+                chain.UnionWith(reported.AncestorsAndSelf().OfType<TypeDeclarationSyntax>());
+                foreach (var method in reported.DescendantNodes().OfType<MethodDeclarationSyntax>())
                 {
-                    if (type == reported) break;
-                    chain.Add(type);
+                    if (!IsApp(model.GetDeclaredSymbol(method, cancellationToken))) continue;
+                    foreach (var type in method.Ancestors().OfType<TypeDeclarationSyntax>())
+                    {
+                        if (type == reported) break;
+                        chain.Add(type);
+                    }
                 }
             }
             var notPartial = chain.Where(t => !t.Modifiers.Any(SyntaxKind.PartialKeyword)).ToList();

@@ -1,6 +1,10 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Threading.Tasks;
 using FluxApps.Analyzers.CodeFixes;
 using FluxApps.Analyzers.Tests.Infrastructure;
+using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.Testing;
 using Xunit;
 
@@ -9,6 +13,25 @@ namespace FluxApps.Analyzers.Tests;
 /// <summary>The code fixes: each result must compile and be free of the diagnostic it fixed.</summary>
 public class CodeFixTests
 {
+    // ---- every fix: Fix All, which `dotnet format analyzers` needs ----
+
+    [Fact]
+    public void EveryCodeFixSupportsFixAllInDocumentProjectAndSolution()
+    {
+        var providers = typeof(MakeTypesPartialCodeFix).Assembly.GetTypes()
+            .Where(t => typeof(CodeFixProvider).IsAssignableFrom(t) && !t.IsAbstract)
+            .Select(t => (CodeFixProvider)Activator.CreateInstance(t)!)
+            .ToList();
+        Assert.Equal(3, providers.Count);
+        foreach (var provider in providers)
+        {
+            var fixAll = provider.GetFixAllProvider();
+            Assert.True(fixAll is not null, provider.GetType().Name + " offers no Fix All");
+            Assert.Superset(new HashSet<FixAllScope> { FixAllScope.Document, FixAllScope.Project, FixAllScope.Solution },
+                fixAll.GetSupportedFixAllScopes().ToHashSet());
+        }
+    }
+
     // ---- FLUX002: add partial to the chain ----
 
     [Fact]
@@ -84,6 +107,52 @@ public class CodeFixTests
         CodeFixTestBehaviors = CodeFixTestBehaviors.FixOne,
         NumberOfIncrementalIterations = 1,
         NumberOfFixAllIterations = 1,
+    }.RunAsync();
+
+    [Fact]
+    public Task MakePartial_FixAll_MarksSharedOuterTypesOnce() => new FixTest<MakeTypesPartialCodeFix>
+    {
+        TestState =
+        {
+            Sources =
+            {
+                ("/0/Test0.cs", """
+                    using FluxApps;
+                    static class {|FLUX002:Outer|}
+                    {
+                        public static class {|FLUX002:A|} { [FluxApp] public static int One() => 1; }
+                        public static class {|FLUX002:B|} { [FluxApp] public static int Two() => 2; }
+                    }
+                    """),
+                ("/0/Test1.cs", """
+                    using FluxApps;
+                    class {|FLUX002:Second|} { [FluxApp] public static int Three() => 3; }
+                    """),
+            },
+        },
+        FixedState =
+        {
+            Sources =
+            {
+                ("/0/Test0.cs", """
+                    using FluxApps;
+                    static partial class Outer
+                    {
+                        public static partial class A { [FluxApp] public static int One() => 1; }
+                        public static partial class B { [FluxApp] public static int Two() => 2; }
+                    }
+                    """),
+                ("/0/Test1.cs", """
+                    using FluxApps;
+                    partial class Second { [FluxApp] public static int Three() => 3; }
+                    """),
+            },
+        },
+        // One at a time: the fix on Outer also makes A and B partial; then Second. Fix All: one pass
+        // (in a document: one per document).
+        NumberOfIncrementalIterations = 2,
+        NumberOfFixAllIterations = 1,
+        NumberOfFixAllInDocumentIterations = 2,
     }.RunAsync();
 
     [Fact]
@@ -197,6 +266,75 @@ public class CodeFixTests
                 """,
             },
         },
+    }.RunAsync();
+
+    [Fact]
+    public Task MakeStatic_FixAll_AcrossDocumentsLeavesWhatCannotBeStatic() => new FixTest<MakeMethodStaticCodeFix>
+    {
+        TestState =
+        {
+            Sources =
+            {
+                ("/0/Test0.cs", """
+                    using FluxApps;
+                    public partial class Lab
+                    {
+                        [FluxApp] public int {|FLUX001:Add|}(int a, int b) => a + b;
+                        [FluxApp] public int {|FLUX001:Twice|}(int a) => a * 2;
+                        public int Both() => this.Add(1, 2) + this.Twice(3);
+                    }
+                    """),
+                ("/0/Test1.cs", """
+                    using FluxApps;
+                    public partial class Lab
+                    {
+                        [FluxApp] public int {|FLUX001:Negate|}(int a) => -a;
+                        public int Use() => this.Negate(this.Twice(1));
+                    }
+                    public partial class Other
+                    {
+                        private int _state;
+                        [FluxApp] public int {|FLUX001:Stateful|}() => _state;
+                    }
+                    """),
+            },
+        },
+        FixedState =
+        {
+            // The markup of the fixed code is the diagnostics that remain, FLUX001 on Stateful among them.
+            MarkupHandling = MarkupMode.Allow,
+            Sources =
+            {
+                ("/0/Test0.cs", """
+                    using FluxApps;
+                    public partial class Lab
+                    {
+                        [FluxApp] public static int Add(int a, int b) => a + b;
+                        [FluxApp] public static int Twice(int a) => a * 2;
+                        public int Both() => Add(1, 2) + Twice(3);
+                    }
+                    """),
+                ("/0/Test1.cs", """
+                    using FluxApps;
+                    public partial class Lab
+                    {
+                        [FluxApp] public static int Negate(int a) => -a;
+                        public int Use() => Negate(Twice(1));
+                    }
+                    public partial class Other
+                    {
+                        private int _state;
+                        [FluxApp] public int {|FLUX001:Stateful|}() => _state;
+                    }
+                    """),
+            },
+        },
+        // Add, Twice and Negate one at a time, with the this.M callers in both files; Stateful reads a
+        // field, so no fix is offered for it and its error stays. Fix All: all three in one pass (in a
+        // document: one pass per document, the callers in the other document included).
+        NumberOfIncrementalIterations = 3,
+        NumberOfFixAllIterations = 1,
+        NumberOfFixAllInDocumentIterations = 2,
     }.RunAsync();
 
     [Fact]

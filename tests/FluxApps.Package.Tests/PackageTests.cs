@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.IO.Compression;
+using System.Reflection.PortableExecutable;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Xml.Linq;
 using Xunit.Abstractions;
 
 namespace FluxApps.Package.Tests;
@@ -20,7 +23,137 @@ public sealed class PackageTests(ITestOutputHelper output) : IClassFixture<Packe
         Assert.Contains("lib/net10.0/FluxApps.xml", entries);
         Assert.Contains("analyzers/dotnet/cs/FluxApps.Generators.dll", entries);
         Assert.Contains("analyzers/dotnet/cs/FluxApps.Analyzers.dll", entries);
+        Assert.Contains("analyzers/dotnet/cs/FluxApps.Analyzers.CodeFixes.dll", entries);
     }
+
+    [Fact]
+    public void ConsumersCompileAgainstAnIlOnlyReferenceAssembly()
+    {
+        // lib/ may hold the ReadyToRun FluxApps.dll, marked for one processor; a consumer built for a
+        // runtime identifier compiles against ref/, which must be IL for any processor (else CS8012).
+        using var zip = ZipFile.OpenRead(PackedFeed.Package);
+        var reference = zip.GetEntry("ref/net10.0/FluxApps.dll");
+        Assert.NotNull(reference);
+        Assert.NotNull(zip.GetEntry("ref/net10.0/FluxApps.xml")); // IntelliSense reads the docs beside the compile asset
+        using var copy = new MemoryStream();
+        using (var stream = reference.Open()) stream.CopyTo(copy);
+        copy.Position = 0;
+        using var pe = new PEReader(copy);
+        Assert.Equal(Machine.I386, pe.PEHeaders.CoffHeader.Machine);
+        Assert.True(pe.PEHeaders.CorHeader!.Flags.HasFlag(CorFlags.ILOnly));
+        Assert.False(pe.PEHeaders.CorHeader.Flags.HasFlag(CorFlags.Requires32Bit));
+    }
+
+    [Fact]
+    public void PackageHasReadmeMetadataAndSymbols()
+    {
+        using var zip = ZipFile.OpenRead(PackedFeed.Package);
+        var nuspecEntry = zip.Entries.Single(e => e.FullName == "FluxApps.nuspec");
+        XDocument nuspec;
+        using (var stream = nuspecEntry.Open()) nuspec = XDocument.Load(stream);
+        var metadata = nuspec.Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+        string Field(string name) => metadata.Elements().SingleOrDefault(e => e.Name.LocalName == name)?.Value ?? "";
+
+        string readme = Field("readme");
+        Assert.False(string.IsNullOrEmpty(readme), "the nuspec names no readme");
+        var readmeEntry = zip.GetEntry(readme);
+        Assert.NotNull(readmeEntry);
+        using (var reader = new StreamReader(readmeEntry.Open()))
+            Assert.Contains("[FluxApp", reader.ReadToEnd());
+        Assert.Contains("flux", Field("tags").Split(' '));
+        Assert.Contains("Flux", Field("description"));
+        Assert.Equal("MIT", Field("license"));
+        var repository = metadata.Elements().SingleOrDefault(e => e.Name.LocalName == "repository");
+        Assert.NotNull(repository);
+        Assert.Equal("git", repository.Attribute("type")?.Value);
+
+        // The symbols package sits beside the package, with the PDB of the assembly in lib/.
+        string symbols = Path.ChangeExtension(PackedFeed.Package, ".snupkg");
+        Assert.True(File.Exists(symbols), "no symbols package: " + symbols);
+        using var symbolsZip = ZipFile.OpenRead(symbols);
+        Assert.Contains("lib/net10.0/FluxApps.pdb", symbolsZip.Entries.Select(e => e.FullName));
+    }
+
+    [Fact]
+    public void DotnetFormatAppliesThePackagedCodeFixesToAWholeProject()
+    {
+        // `dotnet format analyzers` fixes through each fix's Fix All: without one it refuses the id.
+        string dir = PackedFeed.NewConsumer("Format", """
+            using FluxApps;
+            System.Console.WriteLine(await Lab.AddAsync(1, 2));
+            public partial class Lab
+            {
+                [FluxApp] public int Add(int a, int b) => a + b;
+                [FluxApp] public int Twice(int a) => a * 2;
+                public int Both() => this.Add(1, 2) + this.Twice(3);
+            }
+            static class Outer
+            {
+                public static class Inner { [FluxApp] public static int One() => 1; }
+            }
+            """);
+        var (restoreCode, restoreText) = PackedFeed.Dotnet(dir, "restore");
+        Assert.True(restoreCode == 0, restoreText);
+        var (code, text) = PackedFeed.Dotnet(dir, "format", "analyzers", "--diagnostics", "FLUX001", "FLUX002", "--severity", "error");
+        output.WriteLine(text);
+        Assert.True(code == 0, text);
+        string fixedSource = File.ReadAllText(Path.Combine(dir, "Program.cs"));
+        output.WriteLine(fixedSource);
+        Assert.Contains("[FluxApp] public static int Add(int a, int b)", fixedSource);
+        Assert.Contains("[FluxApp] public static int Twice(int a)", fixedSource);
+        Assert.Contains("public int Both() => Add(1, 2) + Twice(3);", fixedSource);
+        Assert.Contains("static partial class Outer", fixedSource);
+        Assert.Contains("public static partial class Inner", fixedSource);
+        var (buildCode, buildText) = PackedFeed.Dotnet(dir, "build", "-c", "Release");
+        Assert.True(buildCode == 0, buildText);
+    }
+
+    [SkippableFact]
+    public void NativeAotConsumerWithWarningsAsErrorsPublishesAndRuns()
+    {
+        // NativeAOT links with a C toolchain: clang, or gcc as the SDK's fallback.
+        Skip.If(FindOnPath("clang") is null && FindOnPath("gcc") is null,
+            "NativeAOT needs clang or gcc on PATH to link, and neither is installed");
+        string rid = RuntimeInformation.RuntimeIdentifier;
+        string dir = PackedFeed.NewConsumer("AotConsumer", AotProgram);
+        string outDir = Path.Combine(dir, "out");
+        var (code, text) = PackedFeed.Dotnet(dir, "publish", "-r", rid, "-p:PublishAot=true", "-p:TreatWarningsAsErrors=true", "-o", outDir);
+        output.WriteLine(text);
+        Assert.True(code == 0, text);
+
+        string program = Path.Combine(outDir, "AotConsumer");
+        var (runCode, runText) = PackedFeed.Run(program, dir);
+        output.WriteLine(runText);
+        Assert.True(runCode == 0, runText);
+        Assert.Contains("add=5", runText);
+        Assert.Contains("remote=System.InvalidOperationException:bad input 7", runText);
+        // The published program is its own worker: the app ran in the native executable, not under dotnet.
+        Assert.Contains("worker=" + Path.GetFullPath(program), runText);
+        Assert.Contains("done", runText);
+    }
+
+    private static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
+
+    private const string AotProgram = """
+        using System;
+        using FluxApps;
+
+        await using var runtime = await FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Local });
+        Console.WriteLine("add=" + await Apps.AddAsync(2, 3));
+        try { await Apps.FailAsync(7); }
+        catch (FluxAppException e) { Console.WriteLine("remote=" + e.RemoteType + ":" + e.RemoteMessage); }
+        Console.WriteLine("worker=" + await Apps.WorkerAsync());
+        Console.WriteLine("done");
+
+        public static partial class Apps
+        {
+            [FluxApp] public static int Add(int a, int b) => a + b;
+            [FluxApp] public static int Fail(int x) => throw new InvalidOperationException("bad input " + x);
+            [FluxApp] public static string Worker() => Environment.ProcessPath ?? "?";
+        }
+        """;
 
     [Fact]
     public void ConsumerProjectGetsStubsWorkersAndErrorsFromThePackage()
@@ -162,9 +295,11 @@ public sealed class PackedFeed : IDisposable
         return dir;
     }
 
-    public static (int Code, string Output) Dotnet(string workingDirectory, params string[] args)
+    public static (int Code, string Output) Dotnet(string workingDirectory, params string[] args) => Run("dotnet", workingDirectory, args);
+
+    public static (int Code, string Output) Run(string program, string workingDirectory, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(program) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         psi.Environment["DOTNET_NOLOGO"] = "1";
@@ -177,7 +312,7 @@ public sealed class PackedFeed : IDisposable
         if (!p.WaitForExit(TimeSpan.FromMinutes(8)))
         {
             p.Kill(entireProcessTree: true);
-            return (-1, "timed out: dotnet " + string.Join(' ', args) + "\n" + stdout.Result + stderr.Result);
+            return (-1, "timed out: " + program + " " + string.Join(' ', args) + "\n" + stdout.Result + stderr.Result);
         }
         return (p.ExitCode, stdout.Result + stderr.Result);
     }
