@@ -11,6 +11,9 @@ using FluxApps.Benchmarks;
 //   pending [N]          N calls pending at once: threads, client memory, all complete
 //   flux [N]             N trivial apps on the Flux backend vs flux submit --cc=1-N --wait of a plain process
 //   aot [N] [P] [K]      the NativeAOT sample: worker start and N apps, P at a time, against plain AOT processes
+//   soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130]
+//                        N calls, a fraction F failing on purpose in every way a call can fail; prints lost futures,
+//                        wrong outcomes, orphan processes, leftover files and client RSS; exits 1 unless the first four are 0
 string mode = args.Length > 0 ? args[0] : "help";
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
 
@@ -32,10 +35,14 @@ switch (mode)
         await Pending.RunAsync(calls: Arg(1, 10_000));
         break;
     case "aot": await Aot.RunAsync(args[1..]); break;
+    case "soak":
+        return await SoakCommand.RunAsync(args[1..]);
     default:
-        Console.WriteLine("modes: inprocess | throughput [apps] [parallel] | startup [runs] | pending [calls] | flux [apps] | aot [apps] [parallel] [runs] [--no-publish]");
+        Console.WriteLine("modes: inprocess | throughput [apps] [parallel] | startup [runs] | pending [calls] | flux [apps] | aot [apps] [parallel] [runs] [--no-publish] | " +
+                          "soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130]");
         break;
 }
+return 0;
 
 /// <summary>The floor program (a plain .NET process that reads and writes a small file), built beside this one.</summary>
 internal static class Floor
