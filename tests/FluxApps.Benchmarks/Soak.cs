@@ -73,6 +73,12 @@ public sealed record SoakReport
     public required double RssAtCheckpointMiB { get; init; }
     public required double RssAtEndMiB { get; init; }
 
+    public required double HeapAtCheckpointMiB { get; init; }
+    public required double HeapAtEndMiB { get; init; }
+
+    /// <summary>An outcome with the call's own numbers (index in a message) left out, to group alike failures.</summary>
+    private static string Generic(string outcome) => System.Text.RegularExpressions.Regex.Replace(outcome, @"soak fault \d+", "soak fault N");
+
     public double RssRatio => RssAtCheckpointMiB > 0 ? RssAtEndMiB / RssAtCheckpointMiB : double.NaN;
 
     /// <summary>No lost future, wrong outcome, orphan process or leftover file.</summary>
@@ -85,6 +91,9 @@ public sealed record SoakReport
                          $"at most {Concurrency} in flight, {Elapsed.TotalSeconds:F1} s ({Calls / Elapsed.TotalSeconds:F1} calls/s)");
         output.WriteLine($"lost futures: {Lost}");
         output.WriteLine($"wrong outcomes: {Wrong.Count}");
+        // Grouped first: one bug usually accounts for many calls.
+        foreach (var g in Wrong.GroupBy(w => (w.Fault, Expected: Generic(w.Expected), Got: Generic(w.Got))).OrderByDescending(g => g.Count()))
+            output.WriteLine($"  {g.Count()} x {g.Key.Fault}: expected {g.Key.Expected}; got {g.Key.Got}");
         foreach (var w in Wrong.Take(10))
             output.WriteLine($"  call {w.Index} ({w.Fault}): expected {w.Expected}; got {w.Got}");
         if (Wrong.Count > 10) output.WriteLine($"  ... and {Wrong.Count - 10} more");
@@ -92,8 +101,8 @@ public sealed record SoakReport
         foreach (var o in Orphans.Take(10)) output.WriteLine("  " + o);
         output.WriteLine($"leftover files: {Leftovers.Count}");
         foreach (var f in Leftovers.Take(10)) output.WriteLine("  " + f);
-        output.WriteLine($"client RSS after {RssCheckpointCalls} calls: {RssAtCheckpointMiB:F1} MiB");
-        output.WriteLine($"client RSS at the end: {RssAtEndMiB:F1} MiB");
+        output.WriteLine($"client RSS after {RssCheckpointCalls} calls: {RssAtCheckpointMiB:F1} MiB (managed heap {HeapAtCheckpointMiB:F1} MiB)");
+        output.WriteLine($"client RSS at the end: {RssAtEndMiB:F1} MiB (managed heap {HeapAtEndMiB:F1} MiB)");
         output.WriteLine($"RSS ratio end/after-{RssCheckpointCalls}: {RssRatio:F3} (target <= 1.20)");
     }
 }
@@ -152,7 +161,7 @@ public static class Soak
         var calls = new SoakCall[options.Calls];
         var random = new Random(options.Seed ^ 0x5eed);
         var clock = Stopwatch.StartNew();
-        double rssCheckpoint = 0;
+        double rssCheckpoint = 0, heapCheckpoint = 0;
         int completed = 0;
         // Not disposed: a call released after the lost-deadline may still give its slot back later.
         var gate = new SemaphoreSlim(concurrency);
@@ -166,8 +175,9 @@ public static class Soak
             var call = calls[i] = StartOrRecord(runtime, i, plan[i], turn, options, random);
             _ = call.Done.ContinueWith(_ => Interlocked.Increment(ref completed), TaskScheduler.Default);
             // The slot comes back when the call completes, or after the deadline if it never does (it then counts as lost).
-            _ = Task.WhenAny(call.Done, Task.Delay(options.LostDeadline)).ContinueWith(_ => gate.Release(), TaskScheduler.Default);
-            if (rssCheckpoint == 0 && Volatile.Read(ref completed) >= checkpoint) rssCheckpoint = RssAfterGcMiB();
+            // (WaitAsync drops its timer when the call completes: no 5,000 live timers inflating the client's memory.)
+            _ = call.Done.WaitAsync(options.LostDeadline).ContinueWith(_ => gate.Release(), TaskScheduler.Default);
+            if (rssCheckpoint == 0 && Volatile.Read(ref completed) >= checkpoint) (rssCheckpoint, heapCheckpoint) = MemoryAfterGcMiB();
             if (progress.Elapsed > TimeSpan.FromSeconds(15))
             {
                 options.Log?.WriteLine($"  {i + 1} submitted, {Volatile.Read(ref completed)} done, {runtime.PendingCount} pending, {clock.Elapsed.TotalSeconds:F0} s");
@@ -175,7 +185,7 @@ public static class Soak
             }
         }
         await Task.WhenAny(Task.WhenAll(calls.Select(c => c.Done)), Task.Delay(options.LostDeadline));
-        if (rssCheckpoint == 0) rssCheckpoint = RssAfterGcMiB();
+        if (rssCheckpoint == 0) (rssCheckpoint, heapCheckpoint) = MemoryAfterGcMiB();
         var elapsed = clock.Elapsed;
         int lost = calls.Count(c => !c.Done.IsCompleted);
         var wrong = new List<SoakMismatch>();
@@ -184,10 +194,12 @@ public static class Soak
             string got = Describe(c.Done);
             if (got != c.Expected) wrong.Add(new SoakMismatch(c.Index, c.Fault, c.Expected, got));
         }
-        double rssEnd = RssAfterGcMiB();
+        var (rssEnd, heapEnd) = MemoryAfterGcMiB();
 
+        // The process tree just before dispose: a broker or worker that leaves it (reparented) is still found by its pid.
+        var descendants = options.CountChildProcesses ? Descendants() : [];
         await runtime.DisposeAsync();
-        var orphans = OrphanProcesses([workingDirectory, .. fluxRunDirectory is null ? Array.Empty<string>() : [fluxRunDirectory]], options.CountChildProcesses);
+        var orphans = OrphanProcesses([workingDirectory, .. fluxRunDirectory is null ? Array.Empty<string>() : [fluxRunDirectory]], options.CountChildProcesses, descendants);
         var leftovers = LeftoverFiles(workingDirectory, root, scratch, fluxRunDirectory);
 
         return new SoakReport
@@ -204,6 +216,8 @@ public static class Soak
             RssCheckpointCalls = checkpoint,
             RssAtCheckpointMiB = rssCheckpoint,
             RssAtEndMiB = rssEnd,
+            HeapAtCheckpointMiB = heapCheckpoint,
+            HeapAtEndMiB = heapEnd,
         };
     }
 
@@ -329,14 +343,15 @@ public static class Soak
         return nl < 0 ? text : text[..nl];
     }
 
-    /// <summary>VmRSS of this process after a full collection, in MiB.</summary>
-    public static double RssAfterGcMiB()
+    /// <summary>VmRSS of this process and the live managed heap after a full collection, in MiB.</summary>
+    public static (double Rss, double Heap) MemoryAfterGcMiB()
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
+        double heap = GC.GetTotalMemory(forceFullCollection: false) / 1048576.0;
         string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line.Split(':')[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
+        return (long.Parse(line.Split(':')[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0, heap);
     }
 
     /// <summary>The broker's run directory of a local Flux URI (<c>local:///tmp/flux-X/local-0</c> gives <c>/tmp/flux-X</c>).</summary>
@@ -346,9 +361,10 @@ public static class Soak
     /// <summary>
     /// Processes still alive whose command line or environment names one of <paramref name="markers"/> (this run's
     /// working directory: every worker has its job directory in both; the Flux broker's run directory), and, when
-    /// <paramref name="childrenToo"/>, every child of this process.
+    /// <paramref name="childrenToo"/>, every child of this process and every process of <paramref name="earlierDescendants"/>
+    /// (pid and start time, from <see cref="Descendants"/>) still alive.
     /// </summary>
-    public static List<string> OrphanProcesses(IReadOnlyList<string> markers, bool childrenToo)
+    public static List<string> OrphanProcesses(IReadOnlyList<string> markers, bool childrenToo, IReadOnlySet<(int Pid, string StartTime)>? earlierDescendants = null)
     {
         var found = new List<string>();
         int self = Environment.ProcessId;
@@ -359,10 +375,31 @@ public static class Soak
             string environ = ReadProcText(Path.Combine(dir, "environ"));
             string stat = ReadProcText(Path.Combine(dir, "stat"));
             bool marked = markers.Any(m => cmdline.Contains(m, StringComparison.Ordinal) || environ.Contains(m, StringComparison.Ordinal));
-            bool child = childrenToo && ParentOf(stat) == self;
+            bool child = childrenToo && (ParentOf(stat) == self || earlierDescendants?.Contains((pid, StartTimeOf(stat))) == true);
             if (marked || child)
-                found.Add($"pid {pid} ({(marked ? "names this run" : "child of the soak")}, state {StateOf(stat)}): {(cmdline.Length > 0 ? cmdline : "[" + CommOf(stat) + "]")}");
+                found.Add($"pid {pid} ({(marked ? "names this run" : "started under the soak")}, state {StateOf(stat)}): {(cmdline.Length > 0 ? cmdline : "[" + CommOf(stat) + "]")}");
         }
+        return found;
+    }
+
+    /// <summary>Every process below this one now, as pid and start time (a pid alone may be reused).</summary>
+    public static HashSet<(int Pid, string StartTime)> Descendants()
+    {
+        var children = new Dictionary<int, List<(int, string)>>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            string stat = ReadProcText(Path.Combine(dir, "stat"));
+            int parent = ParentOf(stat);
+            if (parent <= 0) continue;
+            if (!children.TryGetValue(parent, out var list)) children[parent] = list = [];
+            list.Add((pid, StartTimeOf(stat)));
+        }
+        var found = new HashSet<(int, string)>();
+        var pending = new Stack<int>([Environment.ProcessId]);
+        while (pending.TryPop(out int pid))
+            foreach (var child in children.GetValueOrDefault(pid) ?? [])
+                if (found.Add(child)) pending.Push(child.Item1);
         return found;
     }
 
@@ -380,6 +417,8 @@ public static class Soak
     private static string[] AfterComm(string stat) => stat.LastIndexOf(')') is int close and >= 0 ? stat[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries) : [];
 
     private static int ParentOf(string stat) => AfterComm(stat) is [_, var ppid, ..] && int.TryParse(ppid, out int p) ? p : -1;
+
+    private static string StartTimeOf(string stat) => AfterComm(stat) is { Length: > 19 } fields ? fields[19] : "";
 
     private static string StateOf(string stat) => AfterComm(stat) is [var state, ..] ? state : "?";
 

@@ -98,6 +98,33 @@ public sealed class SoakTests
     }
 
     [Fact]
+    public async Task OrphanCheckFindsAnEarlierDescendantThatOutlivedItsParent()
+    {
+        // The shell starts a sleep, prints its pid, and exits when its stdin closes: the sleep is reparented,
+        // as a broker or worker would be whose launcher died, and no longer names anything of this run.
+        var shell = Process.Start(new ProcessStartInfo("/bin/sh")
+        {
+            ArgumentList = { "-c", "sleep 60 >/dev/null 2>&1 & echo $!; read line" },
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+        })!;
+        int sleeper = int.Parse((await shell.StandardOutput.ReadLineAsync())!);
+        try
+        {
+            var before = Soak.Descendants();
+            Assert.Contains(before, p => p.Pid == sleeper);
+            shell.StandardInput.Close();
+            await shell.WaitForExitAsync();
+            shell.Dispose();
+            Assert.Contains(Soak.OrphanProcesses([], childrenToo: true, before), o => o.StartsWith($"pid {sleeper} ", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Process.GetProcessById(sleeper).Kill();
+        }
+    }
+
+    [Fact]
     public void LeftoverCheckFindsWhatARunLeftInItsDirectories()
     {
         string root = TestPaths.NewTempDirectory();
