@@ -11,7 +11,7 @@ using FluxApps.Benchmarks;
 //   pending [N]          N calls pending at once: threads, client memory, all complete
 //   flux [N]             N trivial apps on the Flux backend vs flux submit --cc=1-N --wait of a plain process
 //   aot [N] [P] [K]      the NativeAOT sample: worker start and N apps, P at a time, against plain AOT processes
-//   soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130]
+//   soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130] [--kinds Throw,Exit,...]
 //                        N calls, a fraction F failing on purpose in every way a call can fail; prints lost futures,
 //                        wrong outcomes, orphan processes, leftover files and client RSS; exits 1 unless the first four are 0
 string mode = args.Length > 0 ? args[0] : "help";

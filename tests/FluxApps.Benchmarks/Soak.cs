@@ -75,6 +75,8 @@ public sealed record SoakReport
 
     public required double HeapAtCheckpointMiB { get; init; }
     public required double HeapAtEndMiB { get; init; }
+    public required double CommittedAtCheckpointMiB { get; init; }
+    public required double CommittedAtEndMiB { get; init; }
 
     /// <summary>An outcome with the call's own numbers (index in a message) left out, to group alike failures.</summary>
     private static string Generic(string outcome) => System.Text.RegularExpressions.Regex.Replace(outcome, @"soak fault \d+", "soak fault N");
@@ -101,8 +103,8 @@ public sealed record SoakReport
         foreach (var o in Orphans.Take(10)) output.WriteLine("  " + o);
         output.WriteLine($"leftover files: {Leftovers.Count}");
         foreach (var f in Leftovers.Take(10)) output.WriteLine("  " + f);
-        output.WriteLine($"client RSS after {RssCheckpointCalls} calls: {RssAtCheckpointMiB:F1} MiB (managed heap {HeapAtCheckpointMiB:F1} MiB)");
-        output.WriteLine($"client RSS at the end: {RssAtEndMiB:F1} MiB (managed heap {HeapAtEndMiB:F1} MiB)");
+        output.WriteLine($"client RSS after {RssCheckpointCalls} calls: {RssAtCheckpointMiB:F1} MiB (managed heap {HeapAtCheckpointMiB:F1} MiB, GC committed {CommittedAtCheckpointMiB:F1} MiB)");
+        output.WriteLine($"client RSS at the end: {RssAtEndMiB:F1} MiB (managed heap {HeapAtEndMiB:F1} MiB, GC committed {CommittedAtEndMiB:F1} MiB)");
         output.WriteLine($"RSS ratio end/after-{RssCheckpointCalls}: {RssRatio:F3} (target <= 1.20)");
     }
 }
@@ -161,7 +163,7 @@ public static class Soak
         var calls = new SoakCall[options.Calls];
         var random = new Random(options.Seed ^ 0x5eed);
         var clock = Stopwatch.StartNew();
-        double rssCheckpoint = 0, heapCheckpoint = 0;
+        double rssCheckpoint = 0, heapCheckpoint = 0, committedCheckpoint = 0;
         int completed = 0;
         // Not disposed: a call released after the lost-deadline may still give its slot back later.
         var gate = new SemaphoreSlim(concurrency);
@@ -177,7 +179,7 @@ public static class Soak
             // The slot comes back when the call completes, or after the deadline if it never does (it then counts as lost).
             // (WaitAsync drops its timer when the call completes: no 5,000 live timers inflating the client's memory.)
             _ = call.Done.WaitAsync(options.LostDeadline).ContinueWith(_ => gate.Release(), TaskScheduler.Default);
-            if (rssCheckpoint == 0 && Volatile.Read(ref completed) >= checkpoint) (rssCheckpoint, heapCheckpoint) = MemoryAfterGcMiB();
+            if (rssCheckpoint == 0 && Volatile.Read(ref completed) >= checkpoint) (rssCheckpoint, heapCheckpoint, committedCheckpoint) = MemoryAfterGcMiB();
             if (progress.Elapsed > TimeSpan.FromSeconds(15))
             {
                 options.Log?.WriteLine($"  {i + 1} submitted, {Volatile.Read(ref completed)} done, {runtime.PendingCount} pending, {clock.Elapsed.TotalSeconds:F0} s");
@@ -185,7 +187,7 @@ public static class Soak
             }
         }
         await Task.WhenAny(Task.WhenAll(calls.Select(c => c.Done)), Task.Delay(options.LostDeadline));
-        if (rssCheckpoint == 0) (rssCheckpoint, heapCheckpoint) = MemoryAfterGcMiB();
+        if (rssCheckpoint == 0) (rssCheckpoint, heapCheckpoint, committedCheckpoint) = MemoryAfterGcMiB();
         var elapsed = clock.Elapsed;
         int lost = calls.Count(c => !c.Done.IsCompleted);
         var wrong = new List<SoakMismatch>();
@@ -194,7 +196,7 @@ public static class Soak
             string got = Describe(c.Done);
             if (got != c.Expected) wrong.Add(new SoakMismatch(c.Index, c.Fault, c.Expected, got));
         }
-        var (rssEnd, heapEnd) = MemoryAfterGcMiB();
+        var (rssEnd, heapEnd, committedEnd) = MemoryAfterGcMiB();
 
         // The process tree just before dispose: a broker or worker that leaves it (reparented) is still found by its pid.
         var descendants = options.CountChildProcesses ? Descendants() : [];
@@ -218,6 +220,8 @@ public static class Soak
             RssAtEndMiB = rssEnd,
             HeapAtCheckpointMiB = heapCheckpoint,
             HeapAtEndMiB = heapEnd,
+            CommittedAtCheckpointMiB = committedCheckpoint,
+            CommittedAtEndMiB = committedEnd,
         };
     }
 
@@ -343,15 +347,16 @@ public static class Soak
         return nl < 0 ? text : text[..nl];
     }
 
-    /// <summary>VmRSS of this process and the live managed heap after a full collection, in MiB.</summary>
-    public static (double Rss, double Heap) MemoryAfterGcMiB()
+    /// <summary>VmRSS of this process, the live managed heap and the memory the GC holds committed, after a full collection, in MiB.</summary>
+    public static (double Rss, double Heap, double Committed) MemoryAfterGcMiB()
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
         double heap = GC.GetTotalMemory(forceFullCollection: false) / 1048576.0;
         string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return (long.Parse(line.Split(':')[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0, heap);
+        double committed = GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0;
+        return (long.Parse(line.Split(':')[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0, heap, committed);
     }
 
     /// <summary>The broker's run directory of a local Flux URI (<c>local:///tmp/flux-X/local-0</c> gives <c>/tmp/flux-X</c>).</summary>

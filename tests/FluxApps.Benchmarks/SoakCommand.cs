@@ -3,7 +3,7 @@ using System.Globalization;
 namespace FluxApps.Benchmarks;
 
 /// <summary>
-/// <c>soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130]</c>:
+/// <c>soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130] [--kinds Throw,Exit,...]</c>:
 /// runs <see cref="Soak"/> and prints its figures; the exit code is 1 when a future was lost, an outcome was
 /// wrong, or a process or file outlived the runtime.
 /// </summary>
@@ -36,6 +36,9 @@ internal static class SoakCommand
                 case "--concurrency": options = options with { Concurrency = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;
                 case "--exit-codes":
                     options = options with { ExitCodes = Next().Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray() };
+                    break;
+                case "--kinds": // e.g. Throw,TimeLimit: inject only these faults (to tell which one causes a figure)
+                    options = options with { FaultKinds = Next().Split(',').Select(k => Enum.Parse<SoakFault>(k, ignoreCase: true)).Where(k => k != SoakFault.None).ToArray() };
                     break;
                 default: throw new ArgumentException($"soak: unknown option {args[i]}");
             }
