@@ -12,6 +12,9 @@ using FluxApps.Benchmarks;
 //   flux [N]             N trivial apps on the Flux backend vs flux submit --cc=1-N --wait of a plain process
 //   aot [N] [P] [K]      the NativeAOT sample: worker start and N apps, P at a time, against plain AOT processes
 //   fuzz [S] [SEED]      mutated payloads against the payload readers for S seconds (default 60); exit 1 on a crash
+//   soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130] [--kinds Throw,Exit,...]
+//                        N calls, a fraction F failing on purpose in every way a call can fail; prints lost futures,
+//                        wrong outcomes, orphan processes, leftover files and client RSS; exits 1 unless the first four are 0
 string mode = args.Length > 0 ? args[0] : "help";
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
 
@@ -34,12 +37,15 @@ switch (mode)
         break;
     case "aot": await Aot.RunAsync(args[1..]); break;
     case "fuzz":
-        Environment.ExitCode = Fuzz.Run(seconds: Arg(1, 60), seed: Arg(2, Environment.TickCount & int.MaxValue));
-        break;
+        return Fuzz.Run(seconds: Arg(1, 60), seed: Arg(2, Environment.TickCount & int.MaxValue));
+    case "soak":
+        return await SoakCommand.RunAsync(args[1..]);
     default:
-        Console.WriteLine("modes: inprocess | throughput [apps] [parallel] | startup [runs] | pending [calls] | flux [apps] | aot [apps] [parallel] [runs] [--no-publish] | fuzz [seconds] [seed]");
+        Console.WriteLine("modes: inprocess | throughput [apps] [parallel] | startup [runs] | pending [calls] | flux [apps] | aot [apps] [parallel] [runs] [--no-publish] | " +
+                          "fuzz [seconds] [seed] | soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130] [--kinds Throw,Exit,...]");
         break;
 }
+return 0;
 
 /// <summary>The floor program (a plain .NET process that reads and writes a small file), built beside this one.</summary>
 internal static class Floor
