@@ -29,6 +29,7 @@ namespace FluxApps.Generators
         private static void CheckDeclaration(IMethodSymbol method, List<FluxAppProblem> problems, CancellationToken cancellationToken)
         {
             Location methodLocation = method.Locations.FirstOrDefault() ?? Location.None;
+
             if (!method.IsStatic)
                 problems.Add(new FluxAppProblem(FluxDiagnostics.MethodNotStatic, methodLocation,
                     $"[FluxApp] method '{method.Name}' is not static: an app runs in another process, without an instance; make it static"));
