@@ -20,7 +20,7 @@ namespace FluxApps.Analyzers
     public sealed class FluxAppAnalyzer : DiagnosticAnalyzer
     {
         /// <inheritdoc />
-        public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = FluxDiagnostics.ById.Values.ToImmutableArray();
+        public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = FluxDiagnostics.All;
 
         /// <inheritdoc />
         public override void Initialize(AnalysisContext context)
@@ -64,11 +64,11 @@ namespace FluxApps.Analyzers
             var app = FluxAppValidation.FirstAppInside(type, appAttribute);
             var attribute = app?.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, appAttribute));
             if (app is null || attribute is null) return;
-            foreach (var problem in FluxAppValidation.Validate(app, attribute, cluster: null, context.CancellationToken))
+            foreach (var problem in FluxAppValidation.Validate(app, attribute, cluster: null, context.CancellationToken).Problems)
             {
-                if (problem.Id != FluxDiagnostics.TypeNotPartial.Id) continue;
+                if (problem.Descriptor != FluxDiagnostics.TypeNotPartial) continue;
                 if (!declarations.Any(d => d.Identifier.GetLocation() == problem.Location)) continue; // an enclosing or nested type's own report
-                context.ReportDiagnostic(Diagnostic.Create(FluxDiagnostics.TypeNotPartial, problem.Location, problem.Message));
+                context.ReportDiagnostic(problem.ToDiagnostic());
             }
         }
 
@@ -89,12 +89,12 @@ namespace FluxApps.Analyzers
             if (method.PartialDefinitionPart is not null) return;
             AttributeData? attribute = method.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, appAttribute));
             if (attribute is null) return;
-            foreach (var problem in FluxAppValidation.Validate(method, attribute, cluster, cancellationToken))
+            foreach (var problem in FluxAppValidation.Validate(method, attribute, cluster, cancellationToken).Problems)
             {
                 // FLUX002 sits on a type's name, outside the method: the type reports it (see AnalyzeType),
                 // so that it is a local diagnostic the IDE shows, and fixes, with the type's document.
-                if (problem.ReportedElsewhere || problem.Id == FluxDiagnostics.TypeNotPartial.Id) continue;
-                report(Diagnostic.Create(FluxDiagnostics.For(problem.Id), problem.Location, problem.Message));
+                if (problem.ReportedElsewhere || problem.Descriptor == FluxDiagnostics.TypeNotPartial) continue;
+                report(problem.ToDiagnostic());
             }
         }
     }

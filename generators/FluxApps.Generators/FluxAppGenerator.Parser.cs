@@ -28,24 +28,22 @@ namespace FluxApps.Generators
                 var attribute = context.Attributes[0];
                 // FLUX011 (cluster fit) is left to the analyzers: it depends on an assembly attribute
                 // elsewhere, and a request too big for the declared machine still compiles cleanly.
-                if (FluxAppValidation.Validate(method, attribute, cluster: null, cancellationToken).Count > 0) return null;
+                var validation = FluxAppValidation.Validate(method, attribute, cluster: null, cancellationToken);
+                if (validation.HasProblems) return null;
 
-                var builder = new TypeShapeBuilder();
-                var parameters = new List<ParameterSpec>();
-                foreach (var p in method.Parameters)
-                {
-                    if (builder.Add(p.Type) is not null) return null;
-                    parameters.Add(new ParameterSpec(Escape(p.Name), p.Type.ToDisplayString(AnnotatedFormat), TypeShapeBuilder.KeyOf(p.Type), DefaultValue(p)));
-                }
+                // Validation built the shape of every parameter and result type while checking them: a method
+                // without problems has them all, so the types are not walked a second time here.
+                var shapes = validation.TypeShapes.OrderBy(s => s.Key, StringComparer.Ordinal).ToEquatableArray();
+                var parameters = method.Parameters
+                    .Select(p => new ParameterSpec(Escape(p.Name), p.Type.ToDisplayString(AnnotatedFormat), TypeShapeBuilder.KeyOf(p.Type), DefaultValue(p)))
+                    .ToEquatableArray();
                 ITypeSymbol? result = FluxAppValidation.ResultType(method.ReturnType, out ReturnKind returnKind);
-                if (result is not null && builder.Add(result) is not null) return null;
 
                 var hierarchy = new List<ContainingTypeInfo>();
                 for (var t = method.ContainingType; t is not null; t = t.ContainingType)
                     hierarchy.Insert(0, new ContainingTypeInfo(Keyword(t), Escape(t.Name)));
 
                 var r = FluxAppResources.Read(attribute);
-                var shapes = builder.Shapes.OrderBy(s => s.Key, StringComparer.Ordinal).ToEquatableArray();
                 string containing = method.ContainingType.ToDisplayString(TypeShapeBuilder.KeyFormat);
                 string appId = method.ContainingType.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat) + "." + method.Name
                     + "(" + string.Join(", ", method.Parameters.Select(p => TypeShapeBuilder.KeyOf(p.Type).Replace("global::", ""))) + ")";
@@ -61,7 +59,7 @@ namespace FluxApps.Generators
                     StubName: Escape(FluxAppValidation.StubName(method)),
                     OptionsName: FreeName(FluxAppValidation.OptionsParameterName, names),
                     CancellationName: FreeName(FluxAppValidation.CancellationParameterName, names),
-                    Parameters: parameters.ToEquatableArray(),
+                    Parameters: parameters,
                     ReturnKind: returnKind,
                     ResultType: result?.ToDisplayString(AnnotatedFormat),
                     ResultKey: result is null ? null : TypeShapeBuilder.KeyOf(result),

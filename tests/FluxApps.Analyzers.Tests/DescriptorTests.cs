@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
+using FluxApps.Generators;
 using Microsoft.CodeAnalysis;
 using Xunit;
 
@@ -11,17 +12,17 @@ public class DescriptorTests
 {
     private static readonly string s_root = FindRepositoryRoot();
 
-    public static TheoryData<string> Ids() => new(FluxDiagnostics.ById.Keys.OrderBy(id => id, StringComparer.Ordinal));
+    public static TheoryData<string> Ids() => new(FluxDiagnostics.All.Select(d => d.Id).Order(StringComparer.Ordinal));
 
     [Fact]
     public void TheDesignsIds_AreAllThere() =>
-        Assert.Equal(Enumerable.Range(1, 11).Select(i => $"FLUX{i:000}"), FluxDiagnostics.ById.Keys.Where(id => string.CompareOrdinal(id, "FLUX020") < 0).Order());
+        Assert.Equal(Enumerable.Range(1, 11).Select(i => $"FLUX{i:000}"), FluxDiagnostics.All.Select(d => d.Id).Where(id => string.CompareOrdinal(id, "FLUX020") < 0).Order());
 
     [Theory]
     [MemberData(nameof(Ids))]
     public void Descriptor_IsAnErrorWithATitleAndAHelpPage(string id)
     {
-        var descriptor = FluxDiagnostics.For(id);
+        var descriptor = FluxDiagnostics.All.Single(d => d.Id == id);
         Assert.Equal(DiagnosticSeverity.Error, descriptor.DefaultSeverity);
         Assert.True(descriptor.IsEnabledByDefault);
         Assert.False(string.IsNullOrWhiteSpace(descriptor.Title.ToString()));
@@ -51,7 +52,7 @@ public class DescriptorTests
     public void EveryPage_BelongsToADiagnostic()
     {
         var pages = Directory.GetFiles(Path.Combine(s_root, "docs", "diagnostics"), "FLUX*.md").Select(Path.GetFileNameWithoutExtension);
-        Assert.All(pages, page => Assert.Contains(page!, FluxDiagnostics.ById.Keys));
+        Assert.All(pages, page => Assert.Contains(page!, FluxDiagnostics.All.Select(d => d.Id)));
     }
 
     private static string FindRepositoryRoot()

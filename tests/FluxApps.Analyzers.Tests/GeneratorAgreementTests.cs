@@ -28,7 +28,7 @@ public class GeneratorAgreementTests
         Assert.Empty(compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
 
         var crashes = new ConcurrentBag<Exception>();
-        var diagnostics = await GeneratorHarness.AnalyzeAsync(compilation, crashes);
+        var diagnostics = await TestCompilation.AnalyzeAsync(compilation, crashes);
         var output = GeneratorHarness.Generate(compilation, out _, out var crash);
         Assert.Null(crash);
         Assert.Empty(crashes);
@@ -52,7 +52,7 @@ public class GeneratorAgreementTests
     {
         var compilation = GeneratorHarness.Compile(Corpus.ValidProgram);
         var crashes = new ConcurrentBag<Exception>();
-        var diagnostics = await GeneratorHarness.AnalyzeAsync(compilation, crashes);
+        var diagnostics = await TestCompilation.AnalyzeAsync(compilation, crashes);
         Assert.Empty(crashes);
         Assert.Empty(diagnostics.Select(d => d.ToString()));
 
@@ -83,7 +83,7 @@ public class GeneratorAgreementTests
             var compilation = GeneratorHarness.Compile(variant);
             GeneratorHarness.Generate(compilation, out _, out var crash);
             Assert.True(crash is null, $"Generator crashed on:\n{variant}\n{crash}");
-            await GeneratorHarness.AnalyzeAsync(compilation, crashes);
+            await TestCompilation.AnalyzeAsync(compilation, crashes);
             Assert.True(crashes.IsEmpty, $"Analyzer crashed on:\n{variant}\n{crashes.FirstOrDefault()}");
         }
     }

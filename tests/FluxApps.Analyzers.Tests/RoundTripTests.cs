@@ -81,7 +81,7 @@ public class RoundTripTests
             """;
         var compilation = GeneratorHarness.Compile(source);
         var crashes = new ConcurrentBag<Exception>();
-        var diagnostics = await GeneratorHarness.AnalyzeAsync(compilation, crashes);
+        var diagnostics = await TestCompilation.AnalyzeAsync(compilation, crashes);
         Assert.Empty(diagnostics.Select(d => d.ToString()));
         var output = GeneratorHarness.Generate(compilation, out _, out var crash);
         Assert.Null(crash);

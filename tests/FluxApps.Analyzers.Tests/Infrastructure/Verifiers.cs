@@ -1,5 +1,10 @@
+using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
 using System.Threading.Tasks;
+using FluxApps.Generators;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
@@ -18,7 +23,7 @@ internal sealed class AnalyzerTest : CSharpAnalyzerTest<FluxAppAnalyzer, Default
 {
     public AnalyzerTest()
     {
-        ReferenceAssemblies = TestReferences.None;
+        ReferenceAssemblies = TestCompilation.NoPackageReferences;
         TestState.AdditionalReferences.AddRange(TestReferences.All);
         // Both analyzers support the shared descriptors (FLUX003, ...): they are the same objects.
         MarkupOptions = MarkupOptions.UseFirstDescriptor;
@@ -37,7 +42,7 @@ internal sealed class FixTest<TCodeFix> : CSharpCodeFixTest<FluxAppAnalyzer, TCo
 {
     public FixTest()
     {
-        ReferenceAssemblies = TestReferences.None;
+        ReferenceAssemblies = TestCompilation.NoPackageReferences;
         TestState.AdditionalReferences.AddRange(TestReferences.All);
         // Both analyzers support the shared descriptors (FLUX003, ...): they are the same objects.
         MarkupOptions = MarkupOptions.UseFirstDescriptor;
@@ -55,10 +60,24 @@ internal static class TestCompilation
 {
     public static DiagnosticAnalyzer[] Analyzers => [new FluxAppAnalyzer(), new FluxCallOptionsAnalyzer()];
 
-    public static CSharpParseOptions ParseOptions { get; } = new(LanguageVersion.Latest);
+    /// <summary>No package to resolve: the references come from <see cref="TestReferences.All"/>.</summary>
+    public static ReferenceAssemblies NoPackageReferences { get; } = new("net10.0");
+
+    public static CSharpParseOptions ParseOptions => GeneratorHarness.ParseOptions;
 
     public static CSharpCompilationOptions Options(CSharpCompilationOptions options) =>
         options.WithNullableContextOptions(NullableContextOptions.Enable).WithAllowUnsafe(true);
+
+    /// <summary>Both analyzers' diagnostics; <paramref name="crashes"/> collects every exception an analyzer threw.</summary>
+    public static async Task<ImmutableArray<Diagnostic>> AnalyzeAsync(Compilation compilation, ConcurrentBag<Exception> crashes)
+    {
+        var options = new CompilationWithAnalyzersOptions(
+            new AnalyzerOptions([]),
+            onAnalyzerException: (exception, _, _) => crashes.Add(exception),
+            concurrentAnalysis: false,
+            logAnalyzerExecutionTime: false);
+        return await compilation.WithAnalyzers([.. Analyzers], options).GetAnalyzerDiagnosticsAsync();
+    }
 }
 
 /// <summary>Short forms for the common cases.</summary>
@@ -97,5 +116,5 @@ internal static class Verify
     }
 
     /// <summary>A diagnostic with <paramref name="id"/> at markup location <paramref name="markupKey"/>.</summary>
-    public static DiagnosticResult Diagnostic(string id) => new DiagnosticResult(FluxDiagnostics.For(id));
+    public static DiagnosticResult Diagnostic(string id) => new DiagnosticResult(FluxDiagnostics.All.Single(d => d.Id == id));
 }

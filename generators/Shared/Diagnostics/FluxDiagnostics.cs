@@ -1,13 +1,15 @@
-using System.Collections.Generic;
+#nullable enable
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 
-namespace FluxApps.Analyzers
+namespace FluxApps.Generators
 {
     /// <summary>
     /// The FluxApps diagnostics. Ids FLUX001–FLUX011 are fixed by the design; FLUX020 and up are ours.
     /// The message is the rule's own text (see FluxAppValidation and FluxAppRules), which names
-    /// the offending value, so every descriptor formats just "{0}".
+    /// the offending value, so every descriptor formats just "{0}". They live beside the rules:
+    /// a <see cref="FluxAppProblem"/> carries its descriptor, so nothing is looked up by id. Only the
+    /// analyzers report them; the generator compiles them in because the shared rules name them.
     /// </summary>
     internal static class FluxDiagnostics
     {
@@ -72,13 +74,11 @@ namespace FluxApps.Analyzers
             "Name or Queue is empty",
             "An empty job name or queue is rejected at every call; leave the property out to get the default.");
 
-        /// <summary>Every descriptor, by id.</summary>
-        public static readonly ImmutableDictionary<string, DiagnosticDescriptor> ById = new[]
-        {
+        /// <summary>Every descriptor, in id order.</summary>
+        public static readonly ImmutableArray<DiagnosticDescriptor> All = ImmutableArray.Create(
             MethodNotStatic, TypeNotPartial, ResourceOutOfRange, NodesExceedRanks, UnsupportedParameter, NotSerializable,
             GenericApp, InvalidTimeLimit, StubNameCollision, ExclusiveWithoutNodes, DoesNotFitCluster, InaccessibleType,
-            NotAnAppMethod, EmptyText,
-        }.ToImmutableDictionary(d => d.Id);
+            NotAnAppMethod, EmptyText);
 
         private static DiagnosticDescriptor Create(string id, string title, string description) => new(
             id,
@@ -89,9 +89,5 @@ namespace FluxApps.Analyzers
             isEnabledByDefault: true,
             description,
             helpLinkUri: HelpLinkBase + id + ".md");
-
-        /// <summary>The descriptor of an id the shared rules produce.</summary>
-        public static DiagnosticDescriptor For(string id) =>
-            ById.TryGetValue(id, out var descriptor) ? descriptor : throw new KeyNotFoundException("No FluxApps descriptor for " + id);
     }
 }

@@ -3,9 +3,8 @@ using System.Collections.Immutable;
 using System.IO;
 using System.Linq;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.Testing;
 
-namespace FluxApps.Analyzers.Tests.Infrastructure;
+namespace FluxApps.Testing;
 
 /// <summary>
 /// What every test compilation references: the net10.0 reference pack installed with the SDK
@@ -14,9 +13,6 @@ namespace FluxApps.Analyzers.Tests.Infrastructure;
 internal static class TestReferences
 {
     private static readonly Lazy<ImmutableArray<MetadataReference>> s_all = new(Load);
-
-    /// <summary>No package to resolve: the references come from <see cref="All"/>.</summary>
-    public static ReferenceAssemblies None { get; } = new("net10.0");
 
     public static ImmutableArray<MetadataReference> All => s_all.Value;
 
