@@ -177,21 +177,4 @@ public sealed class RanksAndSchedulingTests
         Assert.False(Directory.Exists(rt.WorkingDirectory));
         Assert.Throws<ObjectDisposedException>(() => { Library.AddAsync(1, 2, new FluxCallOptions { Runtime = rt }); });
     }
-
-    [Fact]
-    public async Task StubsWithoutARuntimeUseTheDefaultOne()
-    {
-        // Where flux is on PATH, Auto would start a private Flux instance; this suite is about the local backend.
-        string? saved = Environment.GetEnvironmentVariable("FLUXAPPS_BACKEND");
-        Environment.SetEnvironmentVariable("FLUXAPPS_BACKEND", "local");
-        try
-        {
-            Assert.Equal(9, await Library.AddAsync(4, 5));
-            Assert.Equal(FluxBackend.Local, FluxAppsRuntime.Default.Backend);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("FLUXAPPS_BACKEND", saved);
-        }
-    }
 }
