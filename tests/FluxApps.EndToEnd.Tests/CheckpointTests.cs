@@ -164,6 +164,27 @@ public sealed class CheckpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ACallMadeRightAfterAnIdenticalOneCompletedReadsTheStoreNotTheFinishedCall()
+    {
+        // The finished call leaves the in-flight table on a continuation that may run after the
+        // caller resumes: a call made at once must still go by the store (here: a corrupted entry).
+        for (int x = 0; x < 12; x++)
+        {
+            var before = Entries();
+            await CachedApps.SquareAsync(CounterFile, x, 0, Options);
+            string entry = Entries().Except(before).Single();
+            File.WriteAllBytes(entry, [1, 2, 3]);
+            var again = CachedApps.SquareAsync(CounterFile, x, 0, Options);
+            Assert.Equal(x * x, await again);
+            Assert.False(again.FromCache, $"x = {x}: served from the finished call instead of rerunning past the corrupted entry");
+        }
+        Assert.Equal(24, Counter.Read(CounterFile));
+
+        string[] Entries() => Directory.Exists(CheckpointDirectory)
+            ? Directory.GetFiles(CheckpointDirectory, "*", SearchOption.AllDirectories) : [];
+    }
+
+    [Fact]
     public void ACommandAppCannotBeCached()
     {
         var ex = Assert.Throws<ArgumentException>(() =>

@@ -176,6 +176,13 @@ internal sealed class CheckpointStore
         {
             if (_inFlight.TryGetValue(key.EntryPath, out var running))
             {
+                if (running.Owner.IsCompleted)
+                {
+                    // Finished, and its entry (if any) written before it completed: the table entry is
+                    // only waiting for its clean-up continuation. A later call reads the store instead.
+                    _inFlight.TryRemove(new(key.EntryPath, running));
+                    continue;
+                }
                 Follow(future, running, runItself);
                 return true;
             }
@@ -184,7 +191,7 @@ internal sealed class CheckpointStore
                 if (future.TrySetCachedResult(stored, key.EntryPath)) return true;
                 // An entry that does not decode is a miss like any other: run, and overwrite it.
             }
-            var mine = new InFlight();
+            var mine = new InFlight(future);
             if (!_inFlight.TryAdd(key.EntryPath, mine)) continue; // an identical call got there first
             future.ResultStored = result =>
             {
@@ -217,8 +224,9 @@ internal sealed class CheckpointStore
     }
 
     /// <summary>A call with a given key that is running now, and its outcome once known.</summary>
-    private sealed class InFlight
+    private sealed class InFlight(FluxFuture owner)
     {
+        public readonly FluxFuture Owner = owner;
         public readonly TaskCompletionSource<byte[]> Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public byte[]? Result;
     }
