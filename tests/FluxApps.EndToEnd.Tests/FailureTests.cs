@@ -86,7 +86,7 @@ public abstract class FailureTestsBase<TFixture>(TFixture fixture) : IClassFixtu
     {
         if (fixture.StartsWithProcess) return; // System.Diagnostics.Process reaps its own children
         var spawner = Backends.NativeSpawner.Shared!;
-        object gate = typeof(Backends.NativeSpawner).GetField("_gate", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(spawner)!;
+        object gate = spawner.Gate;
         string dir = TestPaths.NewTempDirectory();
         try
         {

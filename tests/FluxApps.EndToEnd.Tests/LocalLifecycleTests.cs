@@ -16,8 +16,7 @@ public sealed class LocalLifecycleTests
     private static Task<FluxAppsRuntime> Start(int cores = Cores) =>
         FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Local, LocalCores = cores, WorkingDirectory = TestPaths.WorkRoot });
 
-    private static LocalBackend BackendOf(FluxAppsRuntime rt) => (LocalBackend)typeof(FluxAppsRuntime)
-        .GetField("_backend", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(rt)!;
+    private static LocalBackend BackendOf(FluxAppsRuntime rt) => (LocalBackend)rt.JobBackend;
 
     /// <summary>Every core is free again: a job that needs them all runs, and the scheduler holds nothing.</summary>
     private static async Task AssertAllCoresCameBack(FluxAppsRuntime rt)

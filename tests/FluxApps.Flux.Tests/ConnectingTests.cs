@@ -1,5 +1,6 @@
 using FluxApps;
 using FluxApps.Backends.Flux;
+using FluxApps.Runtime;
 
 namespace FluxApps.Flux.Tests;
 
@@ -150,31 +151,31 @@ public sealed class ConnectingTests
     [Fact]
     public void ExplicitBackendsAreKept()
     {
-        Assert.Equal(FluxBackend.Local, FluxAppsRuntime.ChooseBackend(new FluxAppsOptions { Backend = FluxBackend.Local, FluxUri = "local:///x" }));
-        Assert.Equal(FluxBackend.Flux, FluxAppsRuntime.ChooseBackend(new FluxAppsOptions { Backend = FluxBackend.Flux }));
+        Assert.Equal(FluxBackend.Local, BackendSelection.Choose(new FluxAppsOptions { Backend = FluxBackend.Local, FluxUri = "local:///x" }));
+        Assert.Equal(FluxBackend.Flux, BackendSelection.Choose(new FluxAppsOptions { Backend = FluxBackend.Flux }));
     }
 
     [Fact]
     public void AutoChoosesFluxForAUriThenForFluxOnPathElseLocal()
     {
         using var env = new EnvironmentScope("FLUXAPPS_BACKEND", null, "FLUX_URI", null);
-        Assert.Equal(FluxBackend.Flux, FluxAppsRuntime.ChooseBackend(new FluxAppsOptions { FluxUri = "local:///tmp/x" }));
+        Assert.Equal(FluxBackend.Flux, BackendSelection.Choose(new FluxAppsOptions { FluxUri = "local:///tmp/x" }));
         Environment.SetEnvironmentVariable("FLUX_URI", "local:///tmp/y");
-        Assert.Equal(FluxBackend.Flux, FluxAppsRuntime.ChooseBackend(new FluxAppsOptions()));
+        Assert.Equal(FluxBackend.Flux, BackendSelection.Choose(new FluxAppsOptions()));
         Environment.SetEnvironmentVariable("FLUX_URI", null);
         var expected = FluxLibrary.FindFluxOnPath() is null ? FluxBackend.Local : FluxBackend.Flux;
-        Assert.Equal(expected, FluxAppsRuntime.ChooseBackend(new FluxAppsOptions()));
+        Assert.Equal(expected, BackendSelection.Choose(new FluxAppsOptions()));
         Environment.SetEnvironmentVariable("FLUXAPPS_BACKEND", "local");
-        Assert.Equal(FluxBackend.Local, FluxAppsRuntime.ChooseBackend(new FluxAppsOptions { FluxUri = "local:///tmp/x" }));
+        Assert.Equal(FluxBackend.Local, BackendSelection.Choose(new FluxAppsOptions { FluxUri = "local:///tmp/x" }));
         Environment.SetEnvironmentVariable("FLUXAPPS_BACKEND", "flux");
-        Assert.Equal(FluxBackend.Flux, FluxAppsRuntime.ChooseBackend(new FluxAppsOptions()));
+        Assert.Equal(FluxBackend.Flux, BackendSelection.Choose(new FluxAppsOptions()));
     }
 
     [Fact]
     public void WithoutFluxOnPathAutoIsLocal()
     {
         using var env = new EnvironmentScope("FLUXAPPS_BACKEND", null, "FLUX_URI", null, "PATH", "/nonexistent-bin");
-        Assert.Equal(FluxBackend.Local, FluxAppsRuntime.ChooseBackend(new FluxAppsOptions()));
+        Assert.Equal(FluxBackend.Local, BackendSelection.Choose(new FluxAppsOptions()));
     }
 
     [SkippableFact]

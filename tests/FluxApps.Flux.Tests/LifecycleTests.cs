@@ -11,8 +11,7 @@ public sealed class LifecycleTests
     private static Task<FluxAppsRuntime> StartPrivate() =>
         FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Flux, WorkingDirectory = TestPaths.WorkRoot });
 
-    private static FluxJobBackend BackendOf(FluxAppsRuntime rt) => (FluxJobBackend)typeof(FluxAppsRuntime)
-        .GetField("_backend", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(rt)!;
+    private static FluxJobBackend BackendOf(FluxAppsRuntime rt) => (FluxJobBackend)rt.JobBackend;
 
     /// <summary>
     /// Kills the broker with SIGKILL, then (once the test has looked) cleans what a killed broker

@@ -76,11 +76,10 @@ public abstract class FluxInstanceFixture : IAsyncLifetime
 
     public FluxCallOptions Options => new() { Runtime = Rt };
 
-    internal FluxJobBackend Backend => (FluxJobBackend)typeof(FluxAppsRuntime)
-        .GetField("_backend", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(Rt)!;
+    internal FluxJobBackend Backend => (FluxJobBackend)Rt.JobBackend;
 
     /// <summary>The instance's URI, for the flux CLI in assertions.</summary>
-    public string Uri => Backend.Connection.Uri;
+    public string Uri => Rt.FluxUri ?? throw new InvalidOperationException("the runtime has no Flux instance");
 
     public async Task InitializeAsync()
     {

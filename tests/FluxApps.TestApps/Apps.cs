@@ -278,13 +278,29 @@ public static partial class RetryApps
     public static int HugeWithRetries() => 0;
 }
 
-/// <summary>A run counter in a file: one line appended per run (appends of a few bytes do not interleave).</summary>
+/// <summary>A run counter in a file: one line appended per run.</summary>
 public static class Counter
 {
+    private static readonly byte[] s_line = "run\n"u8.ToArray();
+
+    /// <summary>Counts a run; returns its number.</summary>
     public static int Increment(string path)
     {
-        File.AppendAllText(path, "run\n");
-        return Read(path);
+        // FileMode.Append writes at the end .NET saw on opening, not with O_APPEND (dotnet/runtime#53432): two runs
+        // appending at once could write the same offset and count as one. An exclusive open (flock) orders them.
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.None);
+                stream.Write(s_line);
+                return (int)(stream.Length / s_line.Length);
+            }
+            catch (IOException) when (attempt < 2000)
+            {
+                Thread.Sleep(5); // another run holds it for a few microseconds
+            }
+        }
     }
 
     public static int Read(string path) => File.Exists(path) ? File.ReadAllLines(path).Length : 0;

@@ -1,5 +1,4 @@
 using System.Collections;
-using System.Reflection;
 using System.Runtime.InteropServices;
 using FluxApps.Backends;
 
@@ -39,8 +38,7 @@ public sealed class NativeSpawnerTests
         return spawner!;
     }
 
-    private static object GateOf(NativeSpawner spawner) =>
-        typeof(NativeSpawner).GetField("_gate", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(spawner)!;
+    private static object GateOf(NativeSpawner spawner) => spawner.Gate;
 
     private static NativeSpawner.Child Spawn(NativeSpawner spawner, string script, TaskCompletionSource<ExitStatus> exited, string dir) =>
         spawner.Spawn(["/bin/sh", "-c", script], dir, Path.Combine(dir, "out"), Path.Combine(dir, "err"),

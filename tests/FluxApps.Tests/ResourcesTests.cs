@@ -46,10 +46,10 @@ public sealed class ResourcesTests
         try
         {
             Environment.SetEnvironmentVariable("FLUXAPPS_BACKEND", "local");
-            Assert.Equal(FluxBackend.Local, FluxAppsRuntime.ChooseBackend(new FluxAppsOptions()));
-            Assert.Equal(FluxBackend.Local, FluxAppsRuntime.ChooseBackend(new FluxAppsOptions { Backend = FluxBackend.Local }));
+            Assert.Equal(FluxBackend.Local, BackendSelection.Choose(new FluxAppsOptions()));
+            Assert.Equal(FluxBackend.Local, BackendSelection.Choose(new FluxAppsOptions { Backend = FluxBackend.Local }));
             Environment.SetEnvironmentVariable("FLUXAPPS_BACKEND", "slurm");
-            var ex = Assert.Throws<ArgumentException>(() => FluxAppsRuntime.ChooseBackend(new FluxAppsOptions()));
+            var ex = Assert.Throws<ArgumentException>(() => BackendSelection.Choose(new FluxAppsOptions()));
             Assert.Contains("\"slurm\"", ex.Message);
         }
         finally

@@ -43,6 +43,14 @@ internal readonly record struct ExitStatus(int Code, int? Signal, bool CodeMayBe
     /// <summary>The status as a POSIX wait status (what Flux's <c>finish</c> event carries).</summary>
     public int WaitStatus => Signal is int s ? s : Code << 8;
 
+    /// <summary>A signal's name for messages (<c>SIGKILL</c>), or <c>signal N</c> for one without a common name.</summary>
+    public static string SignalName(int signal) => signal switch
+    {
+        1 => "SIGHUP", 2 => "SIGINT", 3 => "SIGQUIT", 4 => "SIGILL", 6 => "SIGABRT", 7 => "SIGBUS", 8 => "SIGFPE",
+        9 => "SIGKILL", 11 => "SIGSEGV", 13 => "SIGPIPE", 14 => "SIGALRM", 15 => "SIGTERM", 24 => "SIGXCPU",
+        _ => "signal " + signal,
+    };
+
     public override string ToString() =>
         !IsKnown ? "unknown: " + UnknownReason : Signal is int s ? $"signal {s}" : $"exit {Code}";
 }

@@ -9,6 +9,9 @@ internal interface IJobBackend : IAsyncDisposable
     /// <summary>Human-readable summary, e.g. <c>local: 2 cores, 0 GPUs</c>.</summary>
     string Description { get; }
 
+    /// <summary>The address of the scheduler instance the jobs go to (a Flux URI, for the <c>flux</c> CLI), or null when there is none (local).</summary>
+    string? InstanceUri { get; }
+
     /// <summary>Queues a job; its outcome arrives through <see cref="JobRequest.Completed"/>, exactly once.</summary>
     void Submit(JobRequest job);
 

@@ -29,7 +29,7 @@ internal sealed class LocalBackend : IJobBackend
     // With Process (the fallback): runs a command app's program with stdout/stderr appended to its files, then gets out of the way (exec).
     private const string LaunchScript = "exec \"$@\" >>\"$FLUXAPPS_STDOUT\" 2>>\"$FLUXAPPS_STDERR\"";
 
-    private readonly FluxAppsRuntime _runtime;
+    private readonly WorkerCommand _worker;
     private readonly JobIdGenerator _ids = new(Environment.ProcessId);
     private readonly int[] _cpus;          // physical CPU of each schedulable core slot
     private readonly string[] _gpus;       // device ids as CUDA numbers them
@@ -45,21 +45,24 @@ internal sealed class LocalBackend : IJobBackend
     private readonly ConditionalWeakTable<JobRequest, object> _cancelledBeforeSubmit = new();
     private bool _disposed;
 
-    public LocalBackend(FluxAppsRuntime runtime)
+    /// <summary>A backend on this machine's cores and GPUs (or those <paramref name="options"/> name), starting <paramref name="worker"/> for app calls.</summary>
+    public LocalBackend(FluxAppsOptions options, WorkerCommand worker)
     {
-        _runtime = runtime;
+        _worker = worker;
         int[] available = Affinity.GetCurrentThreadCpus() ?? Enumerable.Range(0, Environment.ProcessorCount).ToArray();
         if (available.Length == 0) available = Enumerable.Range(0, Environment.ProcessorCount).ToArray();
-        int cores = runtime.Options.LocalCores ?? available.Length;
+        int cores = options.LocalCores ?? available.Length;
         if (cores < 1) throw new ArgumentException($"LocalCores = {cores} is out of range: the local backend needs at least 1 core.");
         // More slots than CPUs (oversubscription on request) share CPUs round-robin.
         _cpus = Enumerable.Range(0, cores).Select(i => available[i % available.Length]).ToArray();
-        _gpus = DetectGpus(runtime.Options.LocalGpus);
+        _gpus = DetectGpus(options.LocalGpus);
         _machineHasGpus = _gpus.Length > 0;
         _scheduler = new LocalScheduler<LocalJob>(_cpus.Length, _gpus.Length);
-        _pin = runtime.Options.PinWorkers && Affinity.IsSupported;
-        _spawner = runtime.Options.LocalSpawnWithProcess ? null : NativeSpawner.Shared;
+        _pin = options.PinWorkers && Affinity.IsSupported;
+        _spawner = options.LocalSpawnWithProcess ? null : NativeSpawner.Shared;
     }
+
+    public string? InstanceUri => null;
 
     public string Description => $"local: {_cpus.Length} cores, {_gpus.Length} GPUs, ranks started with {(_spawner is not null ? "posix_spawn" : "System.Diagnostics.Process")}";
 
@@ -199,7 +202,7 @@ internal sealed class LocalBackend : IJobBackend
         future.AddEvent("alloc", $"cores={string.Join(',', allocation.CoreSlots.Select(c => _cpus[c]))}"
             + (allocation.GpuSlots.Length > 0 ? $" gpus={string.Join(',', allocation.GpuSlots.Select(g => _gpus[g]))}" : ""));
         future.SetState(FluxJobState.Run);
-        var command = request.TaskCommand(_runtime.Worker);
+        var command = request.TaskCommand(_worker);
         int coresPerRank = r.Exclusive ? Math.Max(r.Cpus, allocation.CoreSlots.Length / r.MpiRanks) : r.Cpus;
         int gpusPerRank = r.Exclusive ? allocation.GpuSlots.Length / r.MpiRanks : r.Gpus;
         // Read once per job: every rank starts from the caller's environment as it is now.
@@ -531,7 +534,7 @@ internal sealed class LocalBackend : IJobBackend
                 + "It is reported as a failure, not as a success it may not have been.",
                 FluxJobFailureKind.BackendFailure, request.App.DisplayName, request.Id,
                 fluxException: "rank " + unknown.Rank + ": exit status unknown: " + unknown.Status.UnknownReason,
-                stderrTail: FluxAppsRuntime.StderrTail(request.StderrPath))),
+                stderrTail: StderrTail.Read(request.StderrPath))),
             _ when failure is { } failed => new JobOutcome.Finished(failed.Status.Code, failed.Status.Signal, failed.Rank)
             {
                 ExitCodeMayBeSignal = failed.Status.CodeMayBeSignal,
@@ -551,7 +554,7 @@ internal sealed class LocalBackend : IJobBackend
             $"{request.App.DisplayName} (job {request.Id}) exceeded its time limit of {request.Resources.TimeLimit} and was killed.",
             FluxJobFailureKind.TimeLimit, request.App.DisplayName, request.Id,
             fluxException: $"timeout: resource allocation expired (time limit {request.Resources.TimeLimit})",
-            stderrTail: FluxAppsRuntime.StderrTail(request.StderrPath));
+            stderrTail: StderrTail.Read(request.StderrPath));
     }
 
     /// <summary>Reports a Done job's outcome (each job reaches Done once, so this runs once).</summary>

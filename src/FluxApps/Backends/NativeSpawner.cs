@@ -37,6 +37,9 @@ internal sealed unsafe partial class NativeSpawner
     private readonly int _eventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
     private readonly int _eventDataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
 
+    /// <summary>The lock over the children table; a test that holds it can spawn and reap a child before the reaper sees it.</summary>
+    internal object Gate => _gate;
+
     private NativeSpawner(int epoll)
     {
         _epoll = epoll;

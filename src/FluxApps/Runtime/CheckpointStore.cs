@@ -145,8 +145,8 @@ internal sealed class CheckpointStore
         string temporary = Path.Combine(key.AppDirectory, TemporaryPrefix + Guid.NewGuid().ToString("N"));
         try
         {
-            FluxAppsRuntime.CreatePrivateDirectory(Directory);
-            FluxAppsRuntime.CreatePrivateDirectory(key.AppDirectory);
+            RunDirectories.CreatePrivateDirectory(Directory);
+            RunDirectories.CreatePrivateDirectory(key.AppDirectory);
             var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
             if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
             using (var stream = new FileStream(temporary, options))

@@ -112,7 +112,7 @@ internal sealed class JobRequest
     /// <summary>Per-call job shell options (Flux backend), on top of the runtime's.</summary>
     public IReadOnlyDictionary<string, string?>? ShellOptions { get; init; }
 
-    /// <summary>Set by the runtime: called once when the backend has the job's outcome.</summary>
+    /// <summary>Set by <see cref="CallSubmitter"/>: called once when the backend has the job's outcome.</summary>
     public Action<JobRequest, JobOutcome>? Completed { get; set; }
 
     public FluxJobId Id { get; set; }

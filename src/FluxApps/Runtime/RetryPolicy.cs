@@ -84,7 +84,7 @@ internal static class RetryPolicy
     /// </summary>
     internal sealed class Attempt
     {
-        private readonly FluxAppsRuntime _runtime;
+        private readonly CallSubmitter _calls;
         private readonly FluxFuture _future;
         private readonly FluxWriter? _arguments;
         private readonly JobResources _resources;
@@ -95,10 +95,10 @@ internal static class RetryPolicy
         private readonly CancellationToken _cancellationToken;
         private readonly List<Exception> _earlier = new();
 
-        public Attempt(FluxAppsRuntime runtime, FluxFuture future, FluxWriter? arguments, JobResources resources, FluxCallOptions? options,
+        public Attempt(CallSubmitter calls, FluxFuture future, FluxWriter? arguments, JobResources resources, FluxCallOptions? options,
             FluxCommand? command, int retries, bool retryOnAppException, CancellationToken cancellationToken)
         {
-            _runtime = runtime;
+            _calls = calls;
             _future = future;
             _arguments = arguments;
             _resources = resources;
@@ -117,7 +117,7 @@ internal static class RetryPolicy
         {
             // Attempts run one after another, and each ends once: no two failures arrive together.
             if (!IsRetriable(failure, _retryOnAppException) || _earlier.Count >= _retries
-                || _future.CancelRequested || _cancellationToken.IsCancellationRequested || _runtime.IsDisposed)
+                || _future.CancelRequested || _cancellationToken.IsCancellationRequested || _calls.IsClosed)
             {
                 Attach(failure);
                 return false;
@@ -142,7 +142,7 @@ internal static class RetryPolicy
                 }
                 try
                 {
-                    attempt._runtime.SubmitAttempt(attempt._future, attempt._arguments, attempt._resources, attempt._options, attempt._command);
+                    attempt._calls.SubmitAttempt(attempt._future, attempt._arguments, attempt._resources, attempt._options, attempt._command);
                 }
                 catch (Exception ex)
                 {

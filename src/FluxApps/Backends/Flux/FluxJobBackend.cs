@@ -23,8 +23,9 @@ internal sealed class FluxJobBackend : IJobBackend
 {
     private const string CancelReason = "canceled by FluxApps";
 
-    private readonly FluxAppsRuntime _runtime;
     private readonly FluxSession _session;
+    private readonly WorkerCommand _worker;
+    private readonly IReadOnlyDictionary<string, string?>? _shellOptions;
     private readonly ConcurrentDictionary<JobRequest, FluxJob> _jobs = new();
     private readonly ConditionalWeakTable<JobRequest, JobRequest> _cancelledBeforeSubmit = new();
     // Reactor thread only:
@@ -34,10 +35,15 @@ internal sealed class FluxJobBackend : IJobBackend
     private TaskCompletionSource? _drained;
     private int _disposed;
 
-    public FluxJobBackend(FluxAppsRuntime runtime, FluxSession session)
+    /// <summary>
+    /// A backend on an open session (it owns the session from here on), starting <paramref name="worker"/> for app
+    /// calls, with the runtime's job shell options (<see cref="FluxAppsOptions.FluxShellOptions"/>) under each call's.
+    /// </summary>
+    public FluxJobBackend(FluxSession session, WorkerCommand worker, IReadOnlyDictionary<string, string?>? shellOptions)
     {
-        _runtime = runtime;
         _session = session;
+        _worker = worker;
+        _shellOptions = shellOptions;
         session.Connection.Closing = OnClosing;
         if (session.Instance is { } instance)
         {
@@ -49,6 +55,8 @@ internal sealed class FluxJobBackend : IJobBackend
 
     public string Description => _session.Description;
 
+    public string? InstanceUri => _session.Connection.Uri;
+
     /// <summary>The connection (for tests and diagnostics).</summary>
     internal FluxConnection Connection => _session.Connection;
 
@@ -58,9 +66,9 @@ internal sealed class FluxJobBackend : IJobBackend
     /// <summary>The jobspec a call becomes (public to the tests, which validate it against RFC 25's schema).</summary>
     internal string BuildJobspec(JobRequest job)
     {
-        var shell = ShellOptions.ForJob(job.Resources.MpiRanks, _runtime.Options.FluxShellOptions, job.ShellOptions);
+        var shell = ShellOptions.ForJob(job.Resources.MpiRanks, _shellOptions, job.ShellOptions);
         var env = Jobspec.ComposeEnvironment(Environment.GetEnvironmentVariables(), job.Environment, job.JobDirectory, job.Command?.Environment);
-        return Jobspec.Build(new JobspecInput(job.Resources, job.TaskCommand(_runtime.Worker), env, job.WorkingDirectory)
+        return Jobspec.Build(new JobspecInput(job.Resources, job.TaskCommand(_worker), env, job.WorkingDirectory)
         {
             StdoutPath = job.StdoutPath,
             StderrPath = job.StderrPath,
@@ -463,16 +471,16 @@ internal sealed class FluxJobBackend : IJobBackend
             {
                 FluxJobFailureKind.Rejected => new FluxJobException(
                     $"{app} (job {job.Id}) can never run here: {d.FluxException}.", FluxJobFailureKind.Rejected, app, job.Id,
-                    fluxException: d.FluxException, stderrTail: FluxAppsRuntime.StderrTail(job.StderrPath)),
+                    fluxException: d.FluxException, stderrTail: StderrTail.Read(job.StderrPath)),
                 FluxJobFailureKind.TimeLimit => new FluxJobException(
                     $"{app} (job {job.Id}) exceeded its time limit of {job.Resources.TimeLimit} and was killed ({d.FluxException}).",
-                    FluxJobFailureKind.TimeLimit, app, job.Id, fluxException: d.FluxException, stderrTail: FluxAppsRuntime.StderrTail(job.StderrPath)),
+                    FluxJobFailureKind.TimeLimit, app, job.Id, fluxException: d.FluxException, stderrTail: StderrTail.Read(job.StderrPath)),
                 FluxJobFailureKind.NodeFailure => new FluxJobException(
                     $"{app} (job {job.Id}) lost a node it ran on: {d.FluxException}.", FluxJobFailureKind.NodeFailure, app, job.Id,
-                    fluxException: d.FluxException, stderrTail: FluxAppsRuntime.StderrTail(job.StderrPath)),
+                    fluxException: d.FluxException, stderrTail: StderrTail.Read(job.StderrPath)),
                 var kind => new FluxJobException(
                     $"{app} (job {job.Id}) failed in Flux: {d.FluxException}.", kind, app, job.Id,
-                    fluxException: d.FluxException, stderrTail: FluxAppsRuntime.StderrTail(job.StderrPath)),
+                    fluxException: d.FluxException, stderrTail: StderrTail.Read(job.StderrPath)),
             }),
         };
         Complete(fj, outcome);
@@ -599,70 +607,5 @@ internal sealed class FluxJobBackend : IJobBackend
         public bool IsCompleted => Volatile.Read(ref CompletedFlag) != 0;
 
         public nint HandlePtr => GCHandle.ToIntPtr(Handle);
-    }
-}
-
-/// <summary>A connection to a Flux instance, and the private instance behind it when this process started one.</summary>
-internal sealed class FluxSession : IAsyncDisposable
-{
-    private FluxSession(FluxConnection connection, FluxInstance? instance, string libraryPath)
-    {
-        Connection = connection;
-        Instance = instance;
-        LibraryPath = libraryPath;
-    }
-
-    public FluxConnection Connection { get; }
-
-    public FluxInstance? Instance { get; }
-
-    public string LibraryPath { get; }
-
-    public string Description =>
-        $"flux: {Connection.Uri} ({(Instance is null ? "" : "private instance, ")}{Connection.Size ?? "?"} broker(s), flux-core {Connection.Version ?? "?"})";
-
-    /// <summary>The URI to connect to: the option, else <c>FLUX_URI</c>; null means start a private instance.</summary>
-    public static string? ConfiguredUri(FluxAppsOptions options)
-    {
-        if (!string.IsNullOrWhiteSpace(options.FluxUri)) return options.FluxUri.Trim();
-        string? env = Environment.GetEnvironmentVariable("FLUX_URI");
-        return string.IsNullOrWhiteSpace(env) ? null : env.Trim();
-    }
-
-    /// <summary>
-    /// Loads libflux-core, then connects to the configured instance, or starts a private one with
-    /// the <c>flux</c> on PATH and connects to that.
-    /// </summary>
-    public static async Task<FluxSession> OpenAsync(FluxAppsOptions options, CancellationToken cancellationToken)
-    {
-        string library = FluxLibrary.Load(options.FluxLibraryPath);
-        string? uri = ConfiguredUri(options);
-        FluxInstance? instance = null;
-        if (uri is null)
-        {
-            string flux = FluxLibrary.FindFluxOnPath() ?? throw new FluxConnectionException(
-                "The Flux backend has no instance to use: FluxAppsOptions.FluxUri and FLUX_URI are not set, and there is no flux on PATH to start a private instance with. "
-                + "Run inside a Flux instance, name one with FluxUri, put flux on PATH, or use FluxBackend.Local (FLUXAPPS_BACKEND=local).");
-            string? template = options.FluxLaunchCommand ?? Environment.GetEnvironmentVariable("FLUXAPPS_FLUX_LAUNCH");
-            instance = await FluxInstance.StartAsync(flux, template, options.FluxStartTimeout ?? TimeSpan.FromMinutes(2), cancellationToken).ConfigureAwait(false);
-            uri = instance.Uri;
-        }
-        try
-        {
-            var connection = await FluxConnection.OpenAsync(uri, cancellationToken).ConfigureAwait(false);
-            return new FluxSession(connection, instance, library);
-        }
-        catch
-        {
-            if (instance is not null) await instance.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
-
-    /// <summary>Closes the connection, then stops the private instance (if any).</summary>
-    public async ValueTask DisposeAsync()
-    {
-        await Connection.CloseAsync().ConfigureAwait(false);
-        if (Instance is not null) await Instance.DisposeAsync().ConfigureAwait(false);
     }
 }

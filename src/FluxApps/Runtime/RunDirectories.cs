@@ -1,0 +1,110 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using System.Threading;
+
+namespace FluxApps.Runtime;
+
+/// <summary>
+/// Where a runtime's files go: its run directory (private to the user), a directory per call inside it
+/// (<c>c1</c>, <c>c2</c>, ...: arguments, result, error reports, stdout/stderr), and a command app's default
+/// output files. It creates and removes them; what goes in a call directory is <see cref="Payload"/>'s business.
+/// </summary>
+internal sealed class RunDirectories
+{
+    private static readonly string s_processStamp = $"{DateTime.UtcNow:yyyyMMddHHmmss}-{Environment.ProcessId}";
+
+    private long _lastCall;
+
+    private RunDirectories(string root) => Root = root;
+
+    /// <summary>The run directory (<see cref="FluxAppsRuntime.WorkingDirectory"/>).</summary>
+    public string Root { get; }
+
+    /// <summary>
+    /// Creates a run directory: in <paramref name="requested"/> or <c>FLUXAPPS_WORKDIR</c> when set; otherwise, when
+    /// <paramref name="memoryBacked"/> (the local backend), in <c>$XDG_RUNTIME_DIR</c> or <c>/dev/shm</c>; otherwise
+    /// (compute nodes must see it) under <c>~/.fluxapps/runs</c>.
+    /// </summary>
+    public static RunDirectories Create(string? requested, bool memoryBacked)
+    {
+        string name = $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
+        string? root = requested ?? Environment.GetEnvironmentVariable("FLUXAPPS_WORKDIR");
+        if (root is null && memoryBacked && MemoryBackedDirectory() is { } memory)
+        {
+            // Local workers share this machine's memory: their files need not reach a disk. The
+            // directory sits directly in the shared tmpfs (sticky, so no one else can remove it),
+            // private to the user, with an unguessable name.
+            string dir = Path.Combine(memory, "fluxapps-" + name);
+            CreatePrivateDirectory(dir);
+            return new RunDirectories(dir);
+        }
+        root ??= Path.Combine(HomeDirectory(), ".fluxapps", "runs");
+        CreatePrivateDirectory(root);
+        string runDir = Path.Combine(root, name);
+        CreatePrivateDirectory(runDir);
+        return new RunDirectories(runDir);
+    }
+
+    /// <summary>The next call's number and the path of its directory (created with its payload, by the submitter).</summary>
+    public (long Call, string Directory) NextCall()
+    {
+        long call = Interlocked.Increment(ref _lastCall);
+        return (call, Path.Combine(Root, "c" + call.ToString(CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>
+    /// A command's output files, defaulting to <c>&lt;name&gt;-&lt;time&gt;-&lt;pid&gt;-&lt;call&gt;.out/.err</c>
+    /// in the job's working directory: they are the command's results and outlive the call.
+    /// </summary>
+    public static FluxCommand WithOutputPaths(FluxCommand command, string workingDirectory, string jobName, long call)
+    {
+        if (command.StdoutPath is not null && command.StderrPath is not null) return command;
+        var safe = new StringBuilder(jobName.Length);
+        foreach (char c in jobName) safe.Append(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_');
+        string stem = Path.Combine(workingDirectory, $"{safe}-{s_processStamp}-{call}");
+        return new FluxCommand(command.Program, [.. command.Arguments])
+        {
+            Environment = command.Environment,
+            StdoutPath = command.StdoutPath ?? stem + ".out",
+            StderrPath = command.StderrPath ?? stem + ".err",
+        };
+    }
+
+    /// <summary>Removes the run directory and everything left in it.</summary>
+    public void RemoveRun() => TryDelete(Root);
+
+    /// <summary>Creates a directory only its owner can enter (mode 0700 where there are modes).</summary>
+    public static void CreatePrivateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(path);
+        else Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    /// <summary>Removes a directory tree if it can; files that cannot go stay (cleanup never fails a call).</summary>
+    public static void TryDelete(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>A memory-backed directory for the local backend's files: <c>$XDG_RUNTIME_DIR</c>, else <c>/dev/shm</c>, else null.</summary>
+    private static string? MemoryBackedDirectory()
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        string? runtimeDir = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+        if (!string.IsNullOrEmpty(runtimeDir) && Directory.Exists(runtimeDir)) return runtimeDir;
+        return Directory.Exists("/dev/shm") ? "/dev/shm" : null;
+    }
+
+    private static string HomeDirectory()
+    {
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return string.IsNullOrEmpty(home) ? Path.GetTempPath() : home;
+    }
+}
