@@ -103,6 +103,18 @@ public sealed class CheckpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task IdenticalCallsOnTwoRuntimesOfOneProcessRunOnce()
+    {
+        await using var other = await StartRuntime(); // same checkpoint directory
+        var first = CachedApps.SquareAsync(CounterFile, 13, 1500, Options);
+        var second = CachedApps.SquareAsync(CounterFile, 13, 1500, new FluxCallOptions { Runtime = other });
+        Assert.Equal(169, await first);
+        Assert.Equal(169, await second);
+        Assert.Equal(1, Counter.Read(CounterFile));
+        Assert.True(second.FromCache);
+    }
+
+    [Fact]
     public async Task CancellingACallThatWaitsForAnIdenticalOneLeavesThatOneRunning()
     {
         var leader = CachedApps.SquareAsync(CounterFile, 3, 1500, Options);

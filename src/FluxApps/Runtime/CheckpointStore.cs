@@ -26,7 +26,9 @@ internal sealed class CheckpointStore
     private const string TemporaryPrefix = ".tmp-";
     private const int HashLength = 32;
 
-    private readonly ConcurrentDictionary<string, InFlight> _inFlight = new(StringComparer.Ordinal);
+    // Per process, keyed by the entry's full path: runtimes of one process that share a directory
+    // also run an identical call once.
+    private static readonly ConcurrentDictionary<string, InFlight> s_inFlight = new(StringComparer.Ordinal);
 
     public CheckpointStore(string directory) => Directory = Path.GetFullPath(directory);
 
@@ -174,13 +176,13 @@ internal sealed class CheckpointStore
         var key = KeyFor(future.App, arguments);
         while (true)
         {
-            if (_inFlight.TryGetValue(key.EntryPath, out var running))
+            if (s_inFlight.TryGetValue(key.EntryPath, out var running))
             {
                 if (running.Owner.IsCompleted)
                 {
                     // Finished, and its entry (if any) written before it completed: the table entry is
                     // only waiting for its clean-up continuation. A later call reads the store instead.
-                    _inFlight.TryRemove(new(key.EntryPath, running));
+                    s_inFlight.TryRemove(new(key.EntryPath, running));
                     continue;
                 }
                 Follow(future, running, runItself);
@@ -192,7 +194,7 @@ internal sealed class CheckpointStore
                 // An entry that does not decode is a miss like any other: run, and overwrite it.
             }
             var mine = new InFlight(future);
-            if (!_inFlight.TryAdd(key.EntryPath, mine)) continue; // an identical call got there first
+            if (!s_inFlight.TryAdd(key.EntryPath, mine)) continue; // an identical call got there first
             future.ResultStored = result =>
             {
                 Write(key, result.Span);
@@ -202,7 +204,7 @@ internal sealed class CheckpointStore
             {
                 var (store, key, mine) = ((CheckpointStore, Key, InFlight))state!;
                 // Out of the table before followers resume, so later calls read the entry instead.
-                store._inFlight.TryRemove(new(key.EntryPath, mine));
+                s_inFlight.TryRemove(new(key.EntryPath, mine));
                 if (outcome.IsCanceled) mine.Completion.TrySetCanceled();
                 else if (outcome.Exception is { } failed) mine.Completion.TrySetException(failed.InnerExceptions);
                 else mine.Completion.TrySetResult(mine.Result ?? []);
