@@ -1,47 +1,46 @@
 #nullable enable
 using System;
 
-namespace FluxApps.Generators
-{
-    /// <summary>One type around the app method, outermost first: its declaration keyword and name.</summary>
-    internal sealed record ContainingTypeInfo(string Keyword, string Name) : IEquatable<ContainingTypeInfo>;
+namespace FluxApps.Generators;
 
-    /// <summary>A parameter of the app method as the stub repeats it.</summary>
-    /// <param name="Name">Escaped identifier.</param>
-    /// <param name="Type">Type with nullable annotations, <c>global::</c>-qualified.</param>
-    /// <param name="TypeKey">Serialization key of the type (see <see cref="TypeShapeBuilder.KeyOf"/>).</param>
-    /// <param name="DefaultValue">C# text of the default value, or null.</param>
-    internal sealed record ParameterSpec(string Name, string Type, string TypeKey, string? DefaultValue) : IEquatable<ParameterSpec>;
+/// <summary>One type around the app method, outermost first: its declaration keyword and name.</summary>
+internal sealed record ContainingTypeInfo(string Keyword, string Name) : IEquatable<ContainingTypeInfo>;
 
-    /// <summary>Everything the emitter needs about one valid [FluxApp] method: strings, ints and arrays of them only.</summary>
-    internal sealed record AppSpec(
-        string Namespace,
-        EquatableArray<ContainingTypeInfo> Hierarchy,
-        string ContainingType,
-        string MethodName,
-        string Accessibility,
-        string StubName,
-        string OptionsName,
-        string CancellationName,
-        EquatableArray<ParameterSpec> Parameters,
-        ReturnKind ReturnKind,
-        string? ResultType,
-        string? ResultKey,
-        string AppId,
-        string DisplayName,
-        string MemberSuffix,
-        int Cpus,
-        int Gpus,
-        int MpiRanks,
-        int Nodes,
-        bool Exclusive,
-        string? TimeLimit,
-        string? Queue,
-        int Urgency,
-        string? Name,
-        int Retries,
-        bool RetryOnAppException,
-        bool Cache,
-        string CodeHash,
-        EquatableArray<TypeShape> Shapes) : IEquatable<AppSpec>;
-}
+/// <summary>A parameter of the app method as the stub repeats it.</summary>
+/// <param name="Name">Escaped identifier.</param>
+/// <param name="Type">Type with nullable annotations, <c>global::</c>-qualified.</param>
+/// <param name="TypeKey">Serialization key of the type (see <see cref="TypeShapeBuilder.KeyOf"/>).</param>
+/// <param name="DefaultValue">C# text of the default value, or null.</param>
+internal sealed record ParameterSpec(string Name, string Type, string TypeKey, string? DefaultValue) : IEquatable<ParameterSpec>;
+
+/// <summary>Everything the emitter needs about one valid [FluxApp] method: strings, ints and arrays of them only.</summary>
+internal sealed record AppSpec(
+    string Namespace,
+    EquatableArray<ContainingTypeInfo> Hierarchy,
+    string ContainingType,
+    string MethodName,
+    string Accessibility,
+    string StubName,
+    string OptionsName,
+    string CancellationName,
+    EquatableArray<ParameterSpec> Parameters,
+    ReturnKind ReturnKind,
+    string? ResultType,
+    string? ResultKey,
+    string AppId,
+    string DisplayName,
+    string MemberSuffix,
+    int Cpus,
+    int Gpus,
+    int MpiRanks,
+    int Nodes,
+    bool Exclusive,
+    string? TimeLimit,
+    string? Queue,
+    int Urgency,
+    string? Name,
+    int Retries,
+    bool RetryOnAppException,
+    bool Cache,
+    string CodeHash,
+    EquatableArray<TypeShape> Shapes) : IEquatable<AppSpec>;

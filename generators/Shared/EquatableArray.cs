@@ -5,49 +5,48 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 
-namespace FluxApps.Generators
+namespace FluxApps.Generators;
+
+/// <summary>An immutable array with value equality, so pipeline models compare by content.</summary>
+internal readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IEnumerable<T>
+    where T : IEquatable<T>
 {
-    /// <summary>An immutable array with value equality, so pipeline models compare by content.</summary>
-    internal readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IEnumerable<T>
-        where T : IEquatable<T>
+    private readonly T[]? _items;
+
+    public EquatableArray(T[] items) => _items = items;
+
+    public EquatableArray(IEnumerable<T> items) => _items = items.ToArray();
+
+    public static readonly EquatableArray<T> Empty = new(Array.Empty<T>());
+
+    public int Count => _items?.Length ?? 0;
+
+    public T this[int index] => _items![index];
+
+    public bool Equals(EquatableArray<T> other) => AsSpan().SequenceEqual(other.AsSpan());
+
+    public override bool Equals(object? obj) => obj is EquatableArray<T> other && Equals(other);
+
+    public override int GetHashCode()
     {
-        private readonly T[]? _items;
-
-        public EquatableArray(T[] items) => _items = items;
-
-        public EquatableArray(IEnumerable<T> items) => _items = items.ToArray();
-
-        public static readonly EquatableArray<T> Empty = new(Array.Empty<T>());
-
-        public int Count => _items?.Length ?? 0;
-
-        public T this[int index] => _items![index];
-
-        public bool Equals(EquatableArray<T> other) => AsSpan().SequenceEqual(other.AsSpan());
-
-        public override bool Equals(object? obj) => obj is EquatableArray<T> other && Equals(other);
-
-        public override int GetHashCode()
-        {
-            int hash = 17;
-            if (_items is null) return hash;
-            foreach (var item in _items) hash = unchecked(hash * 31 + (item?.GetHashCode() ?? 0));
-            return hash;
-        }
-
-        public ReadOnlySpan<T> AsSpan() => _items.AsSpan();
-
-        public IEnumerator<T> GetEnumerator() => ((IEnumerable<T>)(_items ?? Array.Empty<T>())).GetEnumerator();
-
-        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-
-        public static bool operator ==(EquatableArray<T> left, EquatableArray<T> right) => left.Equals(right);
-
-        public static bool operator !=(EquatableArray<T> left, EquatableArray<T> right) => !left.Equals(right);
+        int hash = 17;
+        if (_items is null) return hash;
+        foreach (var item in _items) hash = unchecked(hash * 31 + (item?.GetHashCode() ?? 0));
+        return hash;
     }
 
-    internal static class EquatableArray
-    {
-        public static EquatableArray<T> ToEquatableArray<T>(this IEnumerable<T> items) where T : IEquatable<T> => new(items);
-    }
+    public ReadOnlySpan<T> AsSpan() => _items.AsSpan();
+
+    public IEnumerator<T> GetEnumerator() => ((IEnumerable<T>)(_items ?? Array.Empty<T>())).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public static bool operator ==(EquatableArray<T> left, EquatableArray<T> right) => left.Equals(right);
+
+    public static bool operator !=(EquatableArray<T> left, EquatableArray<T> right) => !left.Equals(right);
+}
+
+internal static class EquatableArray
+{
+    public static EquatableArray<T> ToEquatableArray<T>(this IEnumerable<T> items) where T : IEquatable<T> => new(items);
 }

@@ -55,14 +55,14 @@ public static partial class SoakApps
     {
         var noCore = new ResourceLimit();
         _ = SetResourceLimit(ResourceLimitCore, ref noCore);
-        _ = SetSignalHandler(signal, SignalDefault);
+        _ = SetSignalHandler(signal, s_signalDefault);
         _ = Kill(Environment.ProcessId, signal);
         Thread.Sleep(5000);
         return -1;
     }
 
     private const int ResourceLimitCore = 4; // RLIMIT_CORE
-    private static readonly IntPtr SignalDefault = IntPtr.Zero; // SIG_DFL
+    private static readonly IntPtr s_signalDefault = IntPtr.Zero; // SIG_DFL
 
     [StructLayout(LayoutKind.Sequential)]
     private struct ResourceLimit

@@ -13,9 +13,9 @@ namespace FluxApps.Flux.Tests;
 /// </summary>
 public sealed class JobspecTests
 {
-    private static readonly string[] Command = ["/usr/bin/dotnet", "exec", "--runtimeconfig", "/a/b.runtimeconfig.json", "/a/FluxApps.dll", "/w/c1"];
+    private static readonly string[] s_command = ["/usr/bin/dotnet", "exec", "--runtimeconfig", "/a/b.runtimeconfig.json", "/a/FluxApps.dll", "/w/c1"];
 
-    private static readonly FluxAppDescriptor App = new("Tests.App(System.Int32)", "Tests.App", typeof(JobspecTests),
+    private static readonly FluxAppDescriptor s_app = new("Tests.App(System.Int32)", "Tests.App", typeof(JobspecTests),
         cpus: 1, gpus: 0, mpiRanks: 1, nodes: 0, exclusive: false, timeLimit: null, queue: null, urgency: 16, name: null);
 
     internal static string SchemaPath
@@ -58,12 +58,12 @@ public sealed class JobspecTests
         }
     }
 
-    private static JobResources Resources(FluxCallOptions? options = null) => JobResources.Resolve(App, options);
+    private static JobResources Resources(FluxCallOptions? options = null) => JobResources.Resolve(s_app, options);
 
     private static JsonElement Build(JobResources r, IReadOnlyDictionary<string, string?>? shell = null, IReadOnlyDictionary<string, string>? env = null,
         string? stdout = "/w/c1/stdout", string? stderr = "/w/c1/stderr")
     {
-        string json = Jobspec.Build(new JobspecInput(r, Command, env ?? new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin" }, "/home/u")
+        string json = Jobspec.Build(new JobspecInput(r, s_command, env ?? new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin" }, "/home/u")
         {
             StdoutPath = stdout,
             StderrPath = stderr,
@@ -86,7 +86,7 @@ public sealed class JobspecTests
         Assert.Equal("core", core.GetProperty("type").GetString());
         Assert.Equal(1, core.GetProperty("count").GetInt32());
         var task = Assert.Single(js.GetProperty("tasks").EnumerateArray());
-        Assert.Equal(Command, task.GetProperty("command").EnumerateArray().Select(a => a.GetString()));
+        Assert.Equal(s_command, task.GetProperty("command").EnumerateArray().Select(a => a.GetString()));
         Assert.Equal("task", task.GetProperty("slot").GetString());
         Assert.Equal(1, task.GetProperty("count").GetProperty("per_slot").GetInt32());
         var system = js.GetProperty("attributes").GetProperty("system");
@@ -141,7 +141,7 @@ public sealed class JobspecTests
     public void TheOfficialSchemaFileRejectsNodeExclusiveWhichIsWhyTheTestsPatchIt()
     {
         // Documents the erratum: the unpatched schema refuses what RFC 25's text allows.
-        string json = Jobspec.Build(new JobspecInput(Resources(new FluxCallOptions { Nodes = 1, Exclusive = true }), Command,
+        string json = Jobspec.Build(new JobspecInput(Resources(new FluxCallOptions { Nodes = 1, Exclusive = true }), s_command,
             new Dictionary<string, string>(), "/"));
         using var doc = JsonDocument.Parse(json);
         Assert.False(s_schema.Value.Evaluate(doc.RootElement).IsValid);
@@ -190,7 +190,7 @@ public sealed class JobspecTests
     [Fact]
     public void WithoutFilesOrOptionsThereIsNoShellSection()
     {
-        string json = Jobspec.Build(new JobspecInput(Resources(), Command, new Dictionary<string, string>(), "/"));
+        string json = Jobspec.Build(new JobspecInput(Resources(), s_command, new Dictionary<string, string>(), "/"));
         AssertValid(json);
         Assert.DoesNotContain("\"shell\"", json);
     }

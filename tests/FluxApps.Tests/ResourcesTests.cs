@@ -4,13 +4,13 @@ namespace FluxApps.Tests;
 
 public sealed class ResourcesTests
 {
-    private static readonly FluxAppDescriptor App = new("T.App(int)", "T.App", typeof(ResourcesTests),
+    private static readonly FluxAppDescriptor s_app = new("T.App(int)", "T.App", typeof(ResourcesTests),
         cpus: 2, gpus: 1, mpiRanks: 4, nodes: 2, exclusive: false, timeLimit: "10m", queue: "batch", urgency: 20, name: null);
 
     [Fact]
     public void AttributeValuesApplyWithoutOverrides()
     {
-        var r = JobResources.Resolve(App, null);
+        var r = JobResources.Resolve(s_app, null);
         Assert.Equal((2, 1, 4, 2, false, "10m", 600.0, "batch", 20, "T.App"),
             (r.Cpus, r.Gpus, r.MpiRanks, r.Nodes, r.Exclusive, r.TimeLimit, r.TimeLimitSeconds, r.Queue, r.Urgency, r.Name));
         Assert.Equal(8, r.TotalCores);
@@ -20,7 +20,7 @@ public sealed class ResourcesTests
     [Fact]
     public void EveryPropertyCanBeOverriddenPerCall()
     {
-        var r = JobResources.Resolve(App, new FluxCallOptions
+        var r = JobResources.Resolve(s_app, new FluxCallOptions
         {
             Cpus = 8, Gpus = 0, MpiRanks = 16, Nodes = 4, Exclusive = true, TimeLimit = "90s", Queue = "debug", Urgency = 31, Name = "custom",
         });
@@ -31,12 +31,12 @@ public sealed class ResourcesTests
     [Fact]
     public void InvalidCombinationsNameTheAppAndTheValue()
     {
-        var ex = Assert.Throws<ArgumentException>(() => JobResources.Resolve(App, new FluxCallOptions { MpiRanks = 1 }));
+        var ex = Assert.Throws<ArgumentException>(() => JobResources.Resolve(s_app, new FluxCallOptions { MpiRanks = 1 }));
         Assert.Contains("T.App", ex.Message);
         Assert.Contains("Nodes = 2 exceeds MpiRanks = 1", ex.Message);
         Assert.Equal("Nodes", ex.ParamName);
-        Assert.Contains("Queue", Assert.Throws<ArgumentException>(() => JobResources.Resolve(App, new FluxCallOptions { Queue = " " })).Message);
-        Assert.Contains("TimeLimit = \"2 hours\"", Assert.Throws<ArgumentException>(() => JobResources.Resolve(App, new FluxCallOptions { TimeLimit = "2 hours" })).Message);
+        Assert.Contains("Queue", Assert.Throws<ArgumentException>(() => JobResources.Resolve(s_app, new FluxCallOptions { Queue = " " })).Message);
+        Assert.Contains("TimeLimit = \"2 hours\"", Assert.Throws<ArgumentException>(() => JobResources.Resolve(s_app, new FluxCallOptions { TimeLimit = "2 hours" })).Message);
     }
 
     [Fact]

@@ -4,54 +4,53 @@ using System.Collections.Generic;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 
-namespace FluxApps.Generators
+namespace FluxApps.Generators;
+
+/// <summary>The stub's name and the names generated code reserves.</summary>
+internal static partial class FluxAppValidation
 {
-    /// <summary>The stub's name and the names generated code reserves.</summary>
-    internal static partial class FluxAppValidation
+    /// <summary>The stub's name for an app method.</summary>
+    public static string StubName(IMethodSymbol method) => method.Name + "Async";
+
+    /// <summary>FLUX009: the stub must not clash with a member of the type, nor a parameter with the generated code's own names.</summary>
+    private static void CheckStubNames(IMethodSymbol method, List<FluxAppProblem> problems)
     {
-        /// <summary>The stub's name for an app method.</summary>
-        public static string StubName(IMethodSymbol method) => method.Name + "Async";
-
-        /// <summary>FLUX009: the stub must not clash with a member of the type, nor a parameter with the generated code's own names.</summary>
-        private static void CheckStubNames(IMethodSymbol method, List<FluxAppProblem> problems)
+        string stub = StubName(method);
+        Location where = method.Locations.FirstOrDefault() ?? Location.None;
+        foreach (var member in method.ContainingType.GetMembers(stub))
         {
-            string stub = StubName(method);
-            Location where = method.Locations.FirstOrDefault() ?? Location.None;
-            foreach (var member in method.ContainingType.GetMembers(stub))
-            {
-                if (member.IsImplicitlyDeclared || IsGeneratedByFluxApps(member)) continue;
-                if (member is IMethodSymbol other && !LeadingParametersMatch(other, method)) continue; // a distinct overload
-                problems.Add(new FluxAppProblem(FluxDiagnostics.StubNameCollision, where,
-                    $"The stub '{stub}' of [FluxApp] method '{method.Name}' collides with the existing member '{member.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)}'; rename the method or the member"));
-                return;
-            }
-            foreach (var parameter in method.Parameters)
-            {
-                if (parameter.Name.StartsWith("__flux", StringComparison.Ordinal))
-                    problems.Add(new FluxAppProblem(FluxDiagnostics.StubNameCollision, parameter.Locations.FirstOrDefault() ?? where,
-                        $"Parameter name '{parameter.Name}' of [FluxApp] method '{method.Name}' is reserved for generated code (names starting with __flux); rename it"));
-            }
+            if (member.IsImplicitlyDeclared || IsGeneratedByFluxApps(member)) continue;
+            if (member is IMethodSymbol other && !LeadingParametersMatch(other, method)) continue; // a distinct overload
+            problems.Add(new FluxAppProblem(FluxDiagnostics.StubNameCollision, where,
+                $"The stub '{stub}' of [FluxApp] method '{method.Name}' collides with the existing member '{member.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)}'; rename the method or the member"));
+            return;
         }
-
-        /// <summary>A method whose parameters start with the app's parameter types would make the stub ambiguous or unreachable.</summary>
-        private static bool LeadingParametersMatch(IMethodSymbol other, IMethodSymbol app)
+        foreach (var parameter in method.Parameters)
         {
-            if (other.Parameters.Length < app.Parameters.Length) return false;
-            for (int i = 0; i < app.Parameters.Length; i++)
-            {
-                if (!SymbolEqualityComparer.Default.Equals(other.Parameters[i].Type.WithNullableAnnotation(NullableAnnotation.None),
-                        app.Parameters[i].Type.WithNullableAnnotation(NullableAnnotation.None)))
-                    return false;
-            }
-            return true;
+            if (parameter.Name.StartsWith("__flux", StringComparison.Ordinal))
+                problems.Add(new FluxAppProblem(FluxDiagnostics.StubNameCollision, parameter.Locations.FirstOrDefault() ?? where,
+                    $"Parameter name '{parameter.Name}' of [FluxApp] method '{method.Name}' is reserved for generated code (names starting with __flux); rename it"));
         }
-
-        /// <summary>True for members the FluxApps generator emitted (the analyzers see them in the compilation).</summary>
-        public static bool IsGeneratedByFluxApps(ISymbol member) =>
-            member.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "System.CodeDom.Compiler.GeneratedCodeAttribute"
-                && a.ConstructorArguments.Length > 0 && a.ConstructorArguments[0].Value as string == GeneratorName);
-
-        /// <summary>The tool name in the generated code's [GeneratedCode] attributes.</summary>
-        public const string GeneratorName = "FluxApps.Generators";
     }
+
+    /// <summary>A method whose parameters start with the app's parameter types would make the stub ambiguous or unreachable.</summary>
+    private static bool LeadingParametersMatch(IMethodSymbol other, IMethodSymbol app)
+    {
+        if (other.Parameters.Length < app.Parameters.Length) return false;
+        for (int i = 0; i < app.Parameters.Length; i++)
+        {
+            if (!SymbolEqualityComparer.Default.Equals(other.Parameters[i].Type.WithNullableAnnotation(NullableAnnotation.None),
+                    app.Parameters[i].Type.WithNullableAnnotation(NullableAnnotation.None)))
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>True for members the FluxApps generator emitted (the analyzers see them in the compilation).</summary>
+    public static bool IsGeneratedByFluxApps(ISymbol member) =>
+        member.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "System.CodeDom.Compiler.GeneratedCodeAttribute"
+            && a.ConstructorArguments.Length > 0 && a.ConstructorArguments[0].Value as string == GeneratorName);
+
+    /// <summary>The tool name in the generated code's [GeneratedCode] attributes.</summary>
+    public const string GeneratorName = "FluxApps.Generators";
 }

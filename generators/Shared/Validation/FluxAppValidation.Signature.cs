@@ -5,100 +5,99 @@ using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
-namespace FluxApps.Generators
+namespace FluxApps.Generators;
+
+/// <summary>Rules on the parameters and the return value: what can be copied to a job and back.</summary>
+internal static partial class FluxAppValidation
 {
-    /// <summary>Rules on the parameters and the return value: what can be copied to a job and back.</summary>
-    internal static partial class FluxAppValidation
+    /// <summary>
+    /// FLUX005 (parameters that cannot be copied) and FLUX006 (types that cannot be serialized, async void,
+    /// ref returns). The shapes of every parameter and result type are added to <paramref name="typeShapes"/>
+    /// on the way: the generator emits its serializers from them.
+    /// </summary>
+    private static void CheckSignature(IMethodSymbol method, TypeShapeBuilder typeShapes, List<FluxAppProblem> problems, CancellationToken cancellationToken)
     {
-        /// <summary>
-        /// FLUX005 (parameters that cannot be copied) and FLUX006 (types that cannot be serialized, async void,
-        /// ref returns). The shapes of every parameter and result type are added to <paramref name="typeShapes"/>
-        /// on the way: the generator emits its serializers from them.
-        /// </summary>
-        private static void CheckSignature(IMethodSymbol method, TypeShapeBuilder typeShapes, List<FluxAppProblem> problems, CancellationToken cancellationToken)
+        foreach (var parameter in method.Parameters)
         {
-            foreach (var parameter in method.Parameters)
+            cancellationToken.ThrowIfCancellationRequested();
+            Location where = parameter.Locations.FirstOrDefault() ?? method.Locations.FirstOrDefault() ?? Location.None;
+            if (parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) is ParameterSyntax ps)
+                where = ps.GetLocation();
+            string? unsupported = parameter.RefKind switch
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                Location where = parameter.Locations.FirstOrDefault() ?? method.Locations.FirstOrDefault() ?? Location.None;
-                if (parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) is ParameterSyntax ps)
-                    where = ps.GetLocation();
-                string? unsupported = parameter.RefKind switch
-                {
-                    RefKind.Ref => "is passed by ref",
-                    RefKind.Out => "is an out parameter",
-                    RefKind.In => "is an in parameter",
-                    RefKind.None => null,
-                    _ => "is passed by reference",
-                };
-                if (unsupported is null && parameter.IsParams) unsupported = "is a params parameter";
-                if (unsupported is null && parameter.Type.TypeKind is TypeKind.Pointer or TypeKind.FunctionPointer) unsupported = $"is a pointer ({Display(parameter.Type)})";
-                if (unsupported is null && parameter.Type.IsRefLikeType) unsupported = $"is a ref struct ({Display(parameter.Type)}) that cannot leave the stack; use an array";
-                if (unsupported is null && parameter.Type.TypeKind == TypeKind.Delegate) unsupported = $"is a delegate ({Display(parameter.Type)}): code cannot travel to a job";
-                if (unsupported is not null)
-                {
-                    problems.Add(new FluxAppProblem(FluxDiagnostics.UnsupportedParameter, where,
-                        $"Parameter '{parameter.Name}' of [FluxApp] method '{method.Name}' {unsupported}: app arguments are copied to the job, so only plain values are allowed"));
-                    continue;
-                }
-                string? error = WhyNotSerializable(typeShapes, parameter.Type);
-                if (error is not null)
-                    problems.Add(new FluxAppProblem(FluxDiagnostics.NotSerializable, where,
-                        $"Parameter '{parameter.Name}' of [FluxApp] method '{method.Name}' cannot be serialized: {error}",
-                        reportedElsewhere: ContainsUnknownType(parameter.Type)));
+                RefKind.Ref => "is passed by ref",
+                RefKind.Out => "is an out parameter",
+                RefKind.In => "is an in parameter",
+                RefKind.None => null,
+                _ => "is passed by reference",
+            };
+            if (unsupported is null && parameter.IsParams) unsupported = "is a params parameter";
+            if (unsupported is null && parameter.Type.TypeKind is TypeKind.Pointer or TypeKind.FunctionPointer) unsupported = $"is a pointer ({Display(parameter.Type)})";
+            if (unsupported is null && parameter.Type.IsRefLikeType) unsupported = $"is a ref struct ({Display(parameter.Type)}) that cannot leave the stack; use an array";
+            if (unsupported is null && parameter.Type.TypeKind == TypeKind.Delegate) unsupported = $"is a delegate ({Display(parameter.Type)}): code cannot travel to a job";
+            if (unsupported is not null)
+            {
+                problems.Add(new FluxAppProblem(FluxDiagnostics.UnsupportedParameter, where,
+                    $"Parameter '{parameter.Name}' of [FluxApp] method '{method.Name}' {unsupported}: app arguments are copied to the job, so only plain values are allowed"));
+                continue;
             }
+            string? error = WhyNotSerializable(typeShapes, parameter.Type);
+            if (error is not null)
+                problems.Add(new FluxAppProblem(FluxDiagnostics.NotSerializable, where,
+                    $"Parameter '{parameter.Name}' of [FluxApp] method '{method.Name}' cannot be serialized: {error}",
+                    reportedElsewhere: ContainsUnknownType(parameter.Type)));
+        }
 
-            Location returnTypeLocation = method.Locations.FirstOrDefault() ?? Location.None;
-            if (method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) is MethodDeclarationSyntax md)
-                returnTypeLocation = md.ReturnType.GetLocation();
-            ITypeSymbol? result = ResultType(method.ReturnType, out _);
-            if (result is not null)
-            {
-                string? error = WhyNotSerializable(typeShapes, result);
-                if (error is not null)
-                    problems.Add(new FluxAppProblem(FluxDiagnostics.NotSerializable, returnTypeLocation,
-                        $"The return type of [FluxApp] method '{method.Name}' cannot be serialized: {error}",
-                        reportedElsewhere: ContainsUnknownType(result)));
-            }
-            if (method.IsAsync && method.ReturnsVoid)
+        Location returnTypeLocation = method.Locations.FirstOrDefault() ?? Location.None;
+        if (method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) is MethodDeclarationSyntax md)
+            returnTypeLocation = md.ReturnType.GetLocation();
+        ITypeSymbol? result = ResultType(method.ReturnType, out _);
+        if (result is not null)
+        {
+            string? error = WhyNotSerializable(typeShapes, result);
+            if (error is not null)
                 problems.Add(new FluxAppProblem(FluxDiagnostics.NotSerializable, returnTypeLocation,
-                    $"[FluxApp] method '{method.Name}' is async void: the job cannot wait for it to finish or see its exceptions; return Task"));
-            if (method.ReturnsByRef || method.ReturnsByRefReadonly)
-                problems.Add(new FluxAppProblem(FluxDiagnostics.NotSerializable, method.Locations.FirstOrDefault() ?? Location.None,
-                    $"[FluxApp] method '{method.Name}' returns by reference: a job can only return a value"));
+                    $"The return type of [FluxApp] method '{method.Name}' cannot be serialized: {error}",
+                    reportedElsewhere: ContainsUnknownType(result)));
         }
+        if (method.IsAsync && method.ReturnsVoid)
+            problems.Add(new FluxAppProblem(FluxDiagnostics.NotSerializable, returnTypeLocation,
+                $"[FluxApp] method '{method.Name}' is async void: the job cannot wait for it to finish or see its exceptions; return Task"));
+        if (method.ReturnsByRef || method.ReturnsByRefReadonly)
+            problems.Add(new FluxAppProblem(FluxDiagnostics.NotSerializable, method.Locations.FirstOrDefault() ?? Location.None,
+                $"[FluxApp] method '{method.Name}' returns by reference: a job can only return a value"));
+    }
 
-        /// <summary>The type of the value an app returns (unwrapping Task&lt;T&gt;/ValueTask&lt;T&gt;), or null for none.</summary>
-        public static ITypeSymbol? ResultType(ITypeSymbol returnType, out ReturnKind kind)
+    /// <summary>The type of the value an app returns (unwrapping Task&lt;T&gt;/ValueTask&lt;T&gt;), or null for none.</summary>
+    public static ITypeSymbol? ResultType(ITypeSymbol returnType, out ReturnKind kind)
+    {
+        if (returnType.SpecialType == SpecialType.System_Void)
         {
-            if (returnType.SpecialType == SpecialType.System_Void)
-            {
-                kind = ReturnKind.Void;
-                return null;
-            }
-            string definition = returnType.OriginalDefinition.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
-            switch (definition)
-            {
-                case "global::System.Threading.Tasks.Task":
-                    kind = ReturnKind.Task;
-                    return null;
-                case "global::System.Threading.Tasks.ValueTask":
-                    kind = ReturnKind.ValueTask;
-                    return null;
-                case "global::System.Threading.Tasks.Task<TResult>":
-                    kind = ReturnKind.TaskOfT;
-                    return ((INamedTypeSymbol)returnType).TypeArguments[0];
-                case "global::System.Threading.Tasks.ValueTask<TResult>":
-                    kind = ReturnKind.ValueTaskOfT;
-                    return ((INamedTypeSymbol)returnType).TypeArguments[0];
-            }
-            if (definition == "global::FluxApps.FluxCommand")
-            {
-                kind = ReturnKind.Command; // runs as the job's tasks itself: nothing comes back to deserialize
-                return null;
-            }
-            kind = ReturnKind.Value;
-            return returnType;
+            kind = ReturnKind.Void;
+            return null;
         }
+        string definition = returnType.OriginalDefinition.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+        switch (definition)
+        {
+            case "global::System.Threading.Tasks.Task":
+                kind = ReturnKind.Task;
+                return null;
+            case "global::System.Threading.Tasks.ValueTask":
+                kind = ReturnKind.ValueTask;
+                return null;
+            case "global::System.Threading.Tasks.Task<TResult>":
+                kind = ReturnKind.TaskOfT;
+                return ((INamedTypeSymbol)returnType).TypeArguments[0];
+            case "global::System.Threading.Tasks.ValueTask<TResult>":
+                kind = ReturnKind.ValueTaskOfT;
+                return ((INamedTypeSymbol)returnType).TypeArguments[0];
+        }
+        if (definition == "global::FluxApps.FluxCommand")
+        {
+            kind = ReturnKind.Command; // runs as the job's tasks itself: nothing comes back to deserialize
+            return null;
+        }
+        kind = ReturnKind.Value;
+        return returnType;
     }
 }

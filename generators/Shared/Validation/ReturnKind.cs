@@ -1,15 +1,14 @@
-namespace FluxApps.Generators
+namespace FluxApps.Generators;
+
+/// <summary>How an app method returns.</summary>
+internal enum ReturnKind
 {
-    /// <summary>How an app method returns.</summary>
-    internal enum ReturnKind
-    {
-        Void,
-        Task,
-        ValueTask,
-        Value,
-        TaskOfT,
-        ValueTaskOfT,
-        /// <summary>Returns a FluxCommand: a command app.</summary>
-        Command,
-    }
+    Void,
+    Task,
+    ValueTask,
+    Value,
+    TaskOfT,
+    ValueTaskOfT,
+    /// <summary>Returns a FluxCommand: a command app.</summary>
+    Command,
 }
