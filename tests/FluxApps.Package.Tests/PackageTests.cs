@@ -27,6 +27,29 @@ public sealed class PackageTests(ITestOutputHelper output) : IClassFixture<Packe
     }
 
     [Fact]
+    public void PackTakesTheAnalyzersFromTheBuildsOwnOutputPaths()
+    {
+        // Another configuration and an artifacts path: the generator and analyzers are packed from where
+        // that build put them, not from a fixed bin/<configuration>/ under the repository.
+        string artifacts = Path.Combine(PackedFeed.Root, "artifacts");
+        string feed = Path.Combine(PackedFeed.Root, "feed-artifacts");
+        var (code, text) = PackedFeed.Dotnet(PackedFeed.RepoRoot(), "pack", "src/FluxApps/FluxApps.csproj", "-c", "Debug",
+            "--artifacts-path", artifacts, "-o", feed);
+        Assert.True(code == 0, "dotnet pack failed:\n" + text);
+        using var zip = ZipFile.OpenRead(Path.Combine(feed, "FluxApps.0.1.0.nupkg"));
+        foreach (string name in new[] { "FluxApps.Generators", "FluxApps.Analyzers", "FluxApps.Analyzers.CodeFixes" })
+        {
+            var entry = zip.GetEntry($"analyzers/dotnet/cs/{name}.dll");
+            Assert.NotNull(entry);
+            string built = Path.Combine(artifacts, "bin", name, "debug", name + ".dll");
+            Assert.True(File.Exists(built), "not built under the artifacts path: " + built);
+            using var packed = new MemoryStream();
+            using (var stream = entry.Open()) stream.CopyTo(packed);
+            Assert.Equal(File.ReadAllBytes(built), packed.ToArray());
+        }
+    }
+
+    [Fact]
     public void ConsumersCompileAgainstAnIlOnlyReferenceAssembly()
     {
         // lib/ may hold the ReadyToRun FluxApps.dll, marked for one processor; a consumer built for a
@@ -317,7 +340,7 @@ public sealed class PackedFeed : IDisposable
         return (p.ExitCode, stdout.Result + stderr.Result);
     }
 
-    private static string RepoRoot([CallerFilePath] string file = "") => Path.GetFullPath(Path.Combine(Path.GetDirectoryName(file)!, "..", ".."));
+    public static string RepoRoot([CallerFilePath] string file = "") => Path.GetFullPath(Path.Combine(Path.GetDirectoryName(file)!, "..", ".."));
 
     public void Dispose()
     {
