@@ -6,7 +6,6 @@ using System.Threading.Tasks;
 using FluxApps;
 
 // Estimates pi by Monte Carlo: many independent apps, each a separate job with its own core.
-if (await Throughput.TryRunAsync(args)) return; // measurement modes (Throughput.cs)
 int apps = args.Length > 0 ? int.Parse(args[0]) : 16;
 long samplesPerApp = args.Length > 1 ? long.Parse(args[1]) : 2_000_000;
 

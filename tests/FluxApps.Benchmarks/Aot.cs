@@ -6,10 +6,10 @@ using System.Text.RegularExpressions;
 namespace FluxApps.Benchmarks;
 
 /// <summary>
-/// <c>aot [apps] [parallel] [runs] [--no-publish]</c>: the QuickStart sample published NativeAOT against a bare
-/// NativeAOT program (tests/FluxApps.Benchmarks.Floor published AOT). Worker start: one kept call's worker
-/// command against the floor process, <c>runs</c> times each, medians. Throughput: <c>apps</c> trivial apps on
-/// the local backend (<c>QuickStart throughput</c>), <c>parallel</c> at a time, against as many floor processes
+/// <c>aot [apps] [parallel] [runs] [--no-publish]</c>: the benchmarks' own app program (tests/FluxApps.Benchmarks.AotApp)
+/// published NativeAOT against a bare NativeAOT program (tests/FluxApps.Benchmarks.Floor published AOT). Worker start:
+/// one kept call's worker command (<c>AotApp keep-one</c>) against the floor process, <c>runs</c> times each, medians.
+/// Throughput: <c>apps</c> trivial apps on the local backend (<c>AotApp throughput</c>), <c>parallel</c> at a time, against as many floor processes
 /// at the same parallelism, best of 3 rounds, with the working directory on the temp disk and on /dev/shm.
 /// Publishes both programs first (into $TMPDIR/fluxapps-aot) unless <c>--no-publish</c> finds them there.
 /// </summary>
@@ -24,29 +24,29 @@ internal static class Aot
         int runs = numbers.Length > 2 ? numbers[2] : 50;
 
         string outRoot = Path.Combine(Path.GetTempPath(), "fluxapps-aot");
-        string sample = Path.Combine(outRoot, "quickstart", "QuickStart");
+        string appProgram = Path.Combine(outRoot, "aotapp", "FluxApps.Benchmarks.AotApp");
         string floor = Path.Combine(outRoot, "floor", "FluxApps.Benchmarks.Floor");
-        if (publish || !File.Exists(sample) || !File.Exists(floor))
+        if (publish || !File.Exists(appProgram) || !File.Exists(floor))
         {
             string repo = RepoRoot();
-            int warnings = Publish(repo, "samples/QuickStart", "-p:Aot=true", Path.GetDirectoryName(sample)!);
+            int warnings = Publish(repo, "tests/FluxApps.Benchmarks.AotApp", "-p:Aot=true", Path.GetDirectoryName(appProgram)!);
             Publish(repo, "tests/FluxApps.Benchmarks.Floor", "-p:PublishAot=true", Path.GetDirectoryName(floor)!);
-            Console.WriteLine($"RESULT aot publish: samples/QuickStart published NativeAOT with {warnings} warning(s) ({sample}, {new FileInfo(sample).Length / 1024} KiB)");
+            Console.WriteLine($"RESULT aot publish: tests/FluxApps.Benchmarks.AotApp published NativeAOT with {warnings} warning(s) ({appProgram}, {new FileInfo(appProgram).Length / 1024} KiB)");
         }
         Console.WriteLine($"aot: {RuntimeInformation.RuntimeIdentifier}, {Environment.ProcessorCount} CPUs, {apps} apps {parallel} at a time, {runs} start-up runs");
 
-        await WorkerStartAsync(sample, floor, runs);
+        await WorkerStartAsync(appProgram, floor, runs);
         foreach (var (label, root) in WorkDirectories())
-            await ThroughputAsync(sample, floor, apps, parallel, label, root);
+            await ThroughputAsync(appProgram, floor, apps, parallel, label, root);
     }
 
     /// <summary>The worker of one kept call, started as the local backend starts it, against the bare AOT program.</summary>
-    private static async Task WorkerStartAsync(string sample, string floor, int runs)
+    private static async Task WorkerStartAsync(string appProgram, string floor, int runs)
     {
         string work = Directory.CreateTempSubdirectory("fluxapps-aot-start-").FullName;
         try
         {
-            string output = await RunToEndAsync(sample, ["keep-one"], new() { ["FLUXAPPS_WORKDIR"] = work });
+            string output = await RunToEndAsync(appProgram, ["keep-one"], new() { ["FLUXAPPS_WORKDIR"] = work });
             string[] command = Line(output, "worker command: ").Split('\t');
             string jobDir = Line(output, "job directory: ");
             var env = new Dictionary<string, string> { ["FLUX_TASK_RANK"] = "0", ["FLUXAPPS_JOB_DIR"] = jobDir };
@@ -72,21 +72,21 @@ internal static class Aot
         }
     }
 
-    private static async Task ThroughputAsync(string sample, string floor, int apps, int parallel, string label, string root)
+    private static async Task ThroughputAsync(string appProgram, string floor, int apps, int parallel, string label, string root)
     {
         string work = Directory.CreateDirectory(Path.Combine(root, $"fluxapps-aot-{Environment.ProcessId}-{label}")).FullName;
         try
         {
             var env = new Dictionary<string, string> { ["FLUXAPPS_WORKDIR"] = work, ["FLUXAPPS_BACKEND"] = "local" };
-            await Floor.RunAsync([floor], parallel * 2, parallel, work); // warm-up (the sample warms up itself)
+            await Floor.RunAsync([floor], parallel * 2, parallel, work); // warm-up (the app program warms up itself)
             double bestApps = double.MaxValue, bestFloor = double.MaxValue;
             for (int round = 1; round <= 3; round++)
             {
                 double floorSeconds = (await Floor.RunAsync([floor], apps, parallel, work)).TotalSeconds;
-                string output = await RunToEndAsync(sample, ["throughput", apps.ToString(CultureInfo.InvariantCulture), parallel.ToString(CultureInfo.InvariantCulture)], env);
+                string output = await RunToEndAsync(appProgram, ["throughput", apps.ToString(CultureInfo.InvariantCulture), parallel.ToString(CultureInfo.InvariantCulture)], env);
                 var match = Regex.Match(output, @"throughput: (\d+) apps in ([0-9.]+) s");
                 if (!match.Success || int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) != apps)
-                    throw new InvalidOperationException("unexpected output from the sample: " + output);
+                    throw new InvalidOperationException("unexpected output from the app program: " + output);
                 double appSeconds = double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture);
                 Console.WriteLine($"  {label} round {round}: apps {appSeconds:F2} s ({apps / appSeconds:F0}/s), floor {floorSeconds:F2} s ({apps / floorSeconds:F0}/s), " +
                                   $"ratio {appSeconds / floorSeconds:F3}");

@@ -10,7 +10,7 @@ using FluxApps.Benchmarks;
 //   startup [K]          worker start vs bare .NET runtime start, K runs each
 //   pending [N]          N calls pending at once: threads, client memory, all complete
 //   flux [N]             N trivial apps on the Flux backend vs flux submit --cc=1-N --wait of a plain process
-//   aot [N] [P] [K]      the NativeAOT sample: worker start and N apps, P at a time, against plain AOT processes
+//   aot [N] [P] [K]      NativeAOT (tests/FluxApps.Benchmarks.AotApp): worker start and N apps, P at a time, against plain AOT processes
 //   fuzz [S] [SEED]      mutated payloads against the payload readers for S seconds (default 60); exit 1 on a crash
 //   soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130] [--kinds Throw,Exit,...]
 //                        N calls, a fraction F failing on purpose in every way a call can fail; prints lost futures,

@@ -6,37 +6,31 @@ using System.Linq;
 using System.Threading.Tasks;
 using FluxApps;
 
-/// <summary>
-/// Measurement modes of the sample, for timing the worker path (used by the NativeAOT benchmark,
-/// <c>dotnet run -c Release --project tests/FluxApps.Benchmarks -- aot</c>):
-/// <c>QuickStart throughput [apps] [parallel]</c> runs that many trivial apps on the local backend;
-/// <c>QuickStart keep-one</c> runs one and keeps its job directory, printing the worker's command line.
-/// </summary>
-public static partial class Throughput
+// What the NativeAOT benchmark (tests/FluxApps.Benchmarks, mode `aot`) runs, published NativeAOT:
+//   throughput [apps] [parallel]   that many trivial apps on the local backend, `parallel` at a time; prints the rate
+//   keep-one                       one app with its job directory kept; prints the directory and the worker's command line
+switch (args.Length > 0 ? args[0] : "")
+{
+    case "throughput":
+        int apps = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200;
+        int parallel = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : Environment.ProcessorCount;
+        await AotApps.ThroughputAsync(apps, parallel);
+        return 0;
+    case "keep-one":
+        await AotApps.KeepOneAsync();
+        return 0;
+    default:
+        Console.Error.WriteLine("usage: FluxApps.Benchmarks.AotApp throughput [apps] [parallel] | keep-one");
+        return 2;
+}
+
+public static partial class AotApps
 {
     /// <summary>The trivial app: one int in, the same int out.</summary>
     [FluxApp]
     public static int Echo(int x) => x;
 
-    /// <summary>Runs a measurement mode named by <paramref name="args"/>[0]; false when it names none.</summary>
-    public static async Task<bool> TryRunAsync(string[] args)
-    {
-        switch (args.Length > 0 ? args[0] : "")
-        {
-            case "throughput":
-                int apps = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200;
-                int parallel = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : Environment.ProcessorCount;
-                await RunAsync(apps, parallel);
-                return true;
-            case "keep-one":
-                await KeepOneAsync();
-                return true;
-            default:
-                return false;
-        }
-    }
-
-    private static async Task RunAsync(int apps, int parallel)
+    public static async Task ThroughputAsync(int apps, int parallel)
     {
         await using var runtime = await FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Local, LocalCores = parallel });
         var options = new FluxCallOptions { Runtime = runtime };
@@ -49,7 +43,7 @@ public static partial class Throughput
             $"throughput: {apps} apps in {elapsed.TotalSeconds:F4} s = {apps / elapsed.TotalSeconds:F1} apps/s, {parallel} at a time on {runtime.BackendDescription}"));
     }
 
-    private static async Task KeepOneAsync()
+    public static async Task KeepOneAsync()
     {
         await using var runtime = await FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Local, KeepJobFiles = true });
         int echoed = await EchoAsync(42, new FluxCallOptions { Runtime = runtime });
