@@ -347,12 +347,16 @@ public static class Soak
         return nl < 0 ? text : text[..nl];
     }
 
-    /// <summary>VmRSS of this process, the live managed heap and the memory the GC holds committed, after a full collection, in MiB.</summary>
+    /// <summary>
+    /// VmRSS of this process, the live managed heap and the memory the GC holds committed, in MiB,
+    /// after an aggressive collection: free GC memory goes back to the OS first, so the figures show
+    /// what the client retains rather than how much headroom the GC's budget kept at that moment.
+    /// </summary>
     public static (double Rss, double Heap, double Committed) MemoryAfterGcMiB()
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        GC.Collect();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         double heap = GC.GetTotalMemory(forceFullCollection: false) / 1048576.0;
         string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
         double committed = GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0;
