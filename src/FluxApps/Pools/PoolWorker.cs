@@ -25,6 +25,9 @@ internal sealed class PoolWorker(long index, int cpus, int gpus)
     public JobRequest? Job { get; set; }
     public PoolConnection? Connection { get; set; }
     public int Pid { get; set; }
+
+    /// <summary>Cancels its job if it outlives its broken connection.</summary>
+    public System.Threading.Timer? LostTimer { get; set; }
     public Dictionary<long, PooledCall> Running { get; } = new();
     public int FreeCpus { get; set; } = cpus;
     public bool[] GpuBusy { get; } = new bool[gpus];

@@ -356,15 +356,29 @@ internal sealed class WorkerPool
         _set.CancelWorkerJob(worker.Job!);
     }
 
-    /// <summary>The worker's connection ended: it takes no more calls, and its job is ended (its end fails what it ran).</summary>
+    /// <summary>How long a worker whose connection broke has to end by itself (so its exit status is known) before its job is cancelled.</summary>
+    private static readonly TimeSpan LostConnectionGrace = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The worker's connection ended: it takes no more calls. A worker that died ends its job by itself (and that
+    /// end, with its exit status, fails what it ran); one still alive after a short grace has its job cancelled.
+    /// </summary>
     private void ConnectionLost(PoolWorker worker)
     {
         lock (_gate)
         {
             worker.State = PoolWorker.Stage.Stopping;
-            if (worker.Running.Count == 0 && !_disposed) return; // an idle worker told to stop: its job ends by itself
+            if (!_workers.ContainsKey(worker.Index)) return;
         }
-        _set.CancelWorkerJob(worker.Job!);
+        var timer = new Timer(static state =>
+        {
+            var (pool, lost) = ((WorkerPool, PoolWorker))state!;
+            bool alive;
+            lock (pool._gate) alive = pool._workers.ContainsKey(lost.Index);
+            if (alive) pool._set.CancelWorkerJob(lost.Job!);
+        }, (this, worker), Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        worker.LostTimer = timer;
+        timer.Change(LostConnectionGrace, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>The backend's report that a worker's job ended: fail the calls it ran, start a replacement if calls wait.</summary>
@@ -399,6 +413,7 @@ internal sealed class WorkerPool
             }
             if (_workers.Count == 0) _allWorkersGone?.TrySetResult();
         }
+        worker.LostTimer?.Dispose();
         _ = worker.Connection?.DisposeAsync();
         _set.WorkerJobEnded(worker.Job!);
         foreach (var call in lost) call.Future.TrySetException(Lost(call, worker, outcome));
