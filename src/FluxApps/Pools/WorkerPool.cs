@@ -35,6 +35,7 @@ internal sealed class WorkerPool
     private readonly FluxAppDescriptor _workerApp;
     private readonly Timer _idleTimer;
     private long _nextCall;
+    private long _queuedCpus; // sum of the queued calls' cores: growth decisions without walking a long queue
     private int _failedStarts;
     private bool _disposed;
     private TaskCompletionSource? _allWorkersGone;
@@ -86,6 +87,7 @@ internal sealed class WorkerPool
             }
             call = new PooledCall(++_nextCall, future, payload, resources.Cpus, resources.Gpus, resources.TimeLimit, resources.TimeLimitSeconds);
             call.Node = _queue.AddLast(call);
+            _queuedCpus += call.Cpus;
         }
         future.AddEvent("submit", $"pool={Settings.Name}");
         future.SetState(FluxJobState.Sched);
@@ -111,6 +113,7 @@ internal sealed class WorkerPool
                 if (worker is not null)
                 {
                     _queue.Remove(node);
+                    _queuedCpus -= call.Cpus;
                     call.Node = null;
                     free -= call.Cpus;
                     if (Assign(call, worker)) (started ??= new()).Add(call);
@@ -154,6 +157,7 @@ internal sealed class WorkerPool
             call.State = PooledCall.Stage.Queued;
             call.Worker = null;
             call.Node = _queue.AddFirst(call);
+            _queuedCpus += call.Cpus;
             return false;
         }
         call.Arguments = null;
@@ -172,8 +176,7 @@ internal sealed class WorkerPool
     private void GrowLocked()
     {
         if (_queue.Count == 0 || _failedStarts >= MaxFailedStarts) return;
-        long waitingCpus = 0;
-        foreach (var call in _queue) waitingCpus += call.Cpus;
+        long waitingCpus = _queuedCpus;
         int active = 0, starting = 0;
         foreach (var worker in _workers.Values)
         {
@@ -296,6 +299,7 @@ internal sealed class WorkerPool
             if (call.State == PooledCall.Stage.Queued)
             {
                 _queue.Remove(call.Node!);
+                _queuedCpus -= call.Cpus;
                 call.Node = null;
                 call.State = PooledCall.Stage.Done;
             }
@@ -407,6 +411,7 @@ internal sealed class WorkerPool
                     startFailure = StartFailure(worker, outcome);
                     refused = _queue.ToList();
                     _queue.Clear();
+                    _queuedCpus = 0;
                     foreach (var call in refused) call.State = PooledCall.Stage.Done;
                     _failedStarts = 0;
                 }
@@ -498,6 +503,7 @@ internal sealed class WorkerPool
             _idleTimer.Dispose();
             cancelled.AddRange(_queue);
             _queue.Clear();
+            _queuedCpus = 0;
             foreach (var worker in _workers.Values)
             {
                 foreach (var call in worker.Running.Values)
