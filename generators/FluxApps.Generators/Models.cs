@@ -42,6 +42,7 @@ namespace FluxApps.Generators
         int Retries,
         bool RetryOnAppException,
         bool Cache,
+        string? Pool,
         string CodeHash,
         EquatableArray<TypeShape> Shapes) : IEquatable<AppSpec>;
 }

@@ -200,6 +200,20 @@ public sealed class PoolTests
         Assert.Equal(2, await Library.AddAsync(1, 1, In(rt)));
     }
 
+    [Fact]
+    public async Task ThePoolOfTheAttributeIsUsedAndAnEmptyPoolPerCallGivesAJobOfItsOwn()
+    {
+        await using var rt = await StartAsync();
+        var pooled = PoolApps.PooledAddAsync(1, 2, new FluxCallOptions { Runtime = rt });
+        Assert.Equal(3, await pooled);
+        Assert.Contains(pooled.Events, e => e.Name == "submit" && e.Context == "pool=attribute-pool");
+        Assert.Equal(1, rt.Pools.Find("attribute-pool")!.WorkerCount);
+        var own = PoolApps.PooledAddAsync(2, 3, new FluxCallOptions { Runtime = rt, Pool = "" });
+        Assert.Equal(5, await own);
+        Assert.Contains(own.Events, e => e.Name == "alloc"); // scheduled as a job of its own
+        Assert.NotEqual(pooled.JobId, own.JobId);
+    }
+
     private static async Task<int> WaitForPid(string file)
     {
         await WaitUntil(() => File.Exists(file));
