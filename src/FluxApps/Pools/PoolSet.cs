@@ -22,6 +22,7 @@ internal sealed class PoolSet : IAsyncDisposable
     private readonly ConcurrentDictionary<string, WorkerPool> _pools = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private PoolListener? _listener;
+    private long _workerIds;
     private bool _disposed;
 
     public PoolSet(FluxAppsOptions options, IJobBackend backend, WorkerCommand worker, string root)
@@ -57,13 +58,11 @@ internal sealed class PoolSet : IAsyncDisposable
 
     private bool Accepted(long worker, int pid, System.Net.Sockets.Socket socket)
     {
-        // Worker indexes are unique across pools: the high bits name the pool.
+        // Worker indexes are unique in the runtime (NextWorkerIndex): exactly one pool knows each.
         foreach (var pool in _pools.Values)
             if (pool.Connected(worker, pid, socket)) return true;
         return false;
     }
-
-    private long _workerIds;
 
     /// <summary>A new worker index, unique in this runtime.</summary>
     public long NextWorkerIndex() => System.Threading.Interlocked.Increment(ref _workerIds);
