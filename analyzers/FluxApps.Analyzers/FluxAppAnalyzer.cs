@@ -12,7 +12,7 @@ using Microsoft.CodeAnalysis.Operations;
 namespace FluxApps.Analyzers;
 
 /// <summary>
-/// Reports every rule a [FluxApp] method breaks (FLUX001–FLUX011, FLUX020–FLUX022). The rules
+/// Reports every rule a [FluxApp] method breaks (FLUX001–FLUX011, FLUX020–FLUX023). The rules
 /// themselves are <see cref="FluxAppValidation.Validate"/>, the function the generator runs
 /// before emitting anything, so a method is reported exactly when it gets no stub.
 /// </summary>

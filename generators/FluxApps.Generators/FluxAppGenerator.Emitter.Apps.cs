@@ -100,6 +100,7 @@ public sealed partial class FluxAppGenerator
                     if (app.Retries != 0) w.WriteLine($"Retries = {app.Retries},");
                     if (app.RetryOnAppException) w.WriteLine("RetryOnAppException = true,");
                     if (app.Cache) w.WriteLine("Cache = true,");
+                        if (app.Pool is not null) w.WriteLine($"Pool = {Literal(app.Pool)},");
                     w.WriteLine($"CodeHash = {Literal(app.CodeHash)},");
                 }
             }

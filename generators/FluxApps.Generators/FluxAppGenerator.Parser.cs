@@ -78,6 +78,7 @@ public sealed partial class FluxAppGenerator
                 Retries: r.Retries,
                 RetryOnAppException: r.RetryOnAppException,
                 Cache: r.Cache,
+                    Pool: string.IsNullOrEmpty(r.Pool) ? null : r.Pool,
                 CodeHash: CodeHash.Of(method, returnKind, shapes, cancellationToken),
                 Shapes: shapes);
         }

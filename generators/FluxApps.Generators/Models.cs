@@ -42,5 +42,6 @@ internal sealed record AppSpec(
     int Retries,
     bool RetryOnAppException,
     bool Cache,
+        string? Pool,
     string CodeHash,
     EquatableArray<TypeShape> Shapes) : IEquatable<AppSpec>;

@@ -37,6 +37,13 @@ internal static class FluxAppRules
             ? $"Urgency = {urgency} is out of range: Flux accepts 0 (hold) to {MaxUrgency} (expedite), default {DefaultUrgency}"
             : null;
 
+        /// <summary>FLUX023: a pooled call is one task in a worker process, so neither MPI ranks nor a command can run in a pool.</summary>
+        public static string? CheckPool(string? pool, int mpiRanks, bool isCommand) =>
+            string.IsNullOrEmpty(pool) ? null
+            : isCommand ? $"Pool = \"{pool}\" cannot run a command app (it returns FluxCommand): a command runs as a job of its own"
+            : mpiRanks > 1 ? $"Pool = \"{pool}\" cannot run MpiRanks = {mpiRanks}: a pooled call is one task inside a worker; MPI apps run as jobs of their own"
+            : null;
+
     /// <summary>FLUX003: a call is resubmitted at most Retries times; 0 runs it once.</summary>
     public static string? CheckRetries(int retries) =>
         retries < 0 ? $"Retries = {retries} is out of range: use 0 (run once) or a positive number of resubmissions" : null;

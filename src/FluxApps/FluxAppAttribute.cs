@@ -63,4 +63,13 @@ public sealed class FluxAppAttribute : Attribute
     /// Default false. Per call: <see cref="FluxCallOptions.Cache"/>.
     /// </summary>
     public bool Cache { get; set; }
+
+    /// <summary>
+    /// Run calls in the named pool of long-lived workers instead of a job of their own: thousands of small
+    /// calls per second, sharing each worker process (and its static state) with other calls. A name with
+    /// no <see cref="FluxAppsOptions.Pools"/> entry gets a default pool sized to the machine (local) or the
+    /// instance (Flux). Null or empty: a job per call. Not for <see cref="MpiRanks"/> above 1 or command
+    /// apps (FLUX023). Per call: <see cref="FluxCallOptions.Pool"/>.
+    /// </summary>
+    public string? Pool { get; set; }
 }

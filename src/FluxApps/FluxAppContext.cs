@@ -11,8 +11,12 @@ public sealed class FluxAppContext
 {
     private static FluxAppContext? s_current;
 
-    private FluxAppContext(int rank, int size, int localRank, FluxJobId jobId, int nodes)
+    // A pooled call's own context (its GPUs), set by the pool worker around each call.
+    private static readonly System.Threading.AsyncLocal<FluxAppContext?> s_call = new();
+
+    private FluxAppContext(int rank, int size, int localRank, FluxJobId jobId, int nodes, int[] gpuIds)
     {
+        GpuIds = gpuIds;
         Rank = rank;
         Size = size;
         LocalRank = localRank;
@@ -32,8 +36,39 @@ public sealed class FluxAppContext
     /// <summary>Number of nodes the job runs on.</summary>
     public int Nodes { get; }
 
-    /// <summary>The job's id.</summary>
+    /// <summary>The job's id (in a pool: the worker's job).</summary>
     public FluxJobId JobId { get; }
+
+    /// <summary>
+    /// The GPUs this call may use, as device numbers of the machine (<c>CUDA_VISIBLE_DEVICES</c> of a job of its
+    /// own; in a pool, the ones the call was given out of its worker's: one process cannot narrow
+    /// <c>CUDA_VISIBLE_DEVICES</c> per call, so select the device by these numbers). Empty without GPUs.
+    /// </summary>
+    public System.Collections.Generic.IReadOnlyList<int> GpuIds { get; }
+
+    /// <summary>A pooled call's context: the worker's, with the GPUs the call holds.</summary>
+    internal static FluxAppContext ForPooledCall(int[] gpuIds)
+    {
+        var worker = TryGetWorkerContext();
+        return new FluxAppContext(0, 1, 0, worker?.JobId ?? default, 1, gpuIds);
+    }
+
+    /// <summary>Sets (or with null clears) the context of the pooled call running on this flow.</summary>
+    internal static void SetPooledCall(FluxAppContext? context) => s_call.Value = context;
+
+    /// <summary>The GPUs of this process (<c>CUDA_VISIBLE_DEVICES</c>), as device numbers; "-1" or unset means none.</summary>
+    internal static int[] VisibleGpus()
+    {
+        string? text = Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES");
+        if (string.IsNullOrEmpty(text)) return Array.Empty<int>();
+        var ids = new System.Collections.Generic.List<int>();
+        foreach (string part in text.Split(','))
+        {
+            int id = Worker.FluxWorker.ParseNonNegative(part.Trim(), -1);
+            if (id >= 0) ids.Add(id);
+        }
+        return ids.ToArray();
+    }
 
     /// <summary>True when the code runs inside a FluxApps job.</summary>
     public static bool IsInsideApp => TryGetCurrent() is not null;
@@ -42,7 +77,9 @@ public sealed class FluxAppContext
     public static FluxAppContext Current => TryGetCurrent()
         ?? throw new InvalidOperationException("FluxAppContext.Current is only available inside a running [FluxApp] method (FLUX_TASK_RANK is not set).");
 
-    private static FluxAppContext? TryGetCurrent()
+    private static FluxAppContext? TryGetCurrent() => s_call.Value ?? TryGetWorkerContext();
+
+    private static FluxAppContext? TryGetWorkerContext()
     {
         if (s_current is not null) return s_current;
         string? rank = Environment.GetEnvironmentVariable("FLUX_TASK_RANK");
@@ -52,7 +89,8 @@ public sealed class FluxAppContext
             ParseInt(Environment.GetEnvironmentVariable("FLUX_JOB_SIZE"), 1),
             ParseInt(Environment.GetEnvironmentVariable("FLUX_TASK_LOCAL_ID"), 0),
             FluxJobId.TryParse(Environment.GetEnvironmentVariable("FLUX_JOB_ID"), out var id) ? id : default,
-            ParseInt(Environment.GetEnvironmentVariable("FLUX_JOB_NNODES"), 1));
+            ParseInt(Environment.GetEnvironmentVariable("FLUX_JOB_NNODES"), 1),
+            VisibleGpus());
         return s_current;
     }
 

@@ -93,4 +93,10 @@ public sealed class FluxAppsOptions
     /// backend) unless this removes it. <see cref="FluxCallOptions.ShellOptions"/> adds to these per call.
     /// </summary>
     public System.Collections.Generic.IReadOnlyDictionary<string, string?>? FluxShellOptions { get; init; }
+
+    /// <summary>
+    /// Pools of long-lived workers, by name (see <see cref="FluxAppAttribute.Pool"/>). A pool name that calls use
+    /// without an entry here gets the default settings of <see cref="FluxPoolOptions"/>.
+    /// </summary>
+    public System.Collections.Generic.IReadOnlyList<FluxPoolOptions>? Pools { get; init; }
 }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using FluxApps.Backends;
+using FluxApps.Pools;
 using FluxApps.Runtime;
 using FluxApps.Serialization;
 
@@ -23,6 +24,7 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
     private readonly RunDirectories _directories;
     private readonly WorkerCommand _worker;
     private readonly CallSubmitter _calls;
+    private readonly PoolSet _pools;
 
     private FluxAppsRuntime(FluxAppsOptions options, StartedBackend started)
     {
@@ -31,7 +33,8 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
         _backend = started.Backend;
         _directories = started.Directories;
         _worker = started.Worker;
-        _calls = new CallSubmitter(options, _directories, _backend);
+        _pools = new PoolSet(options, _backend, _worker, _directories.Root);
+        _calls = new CallSubmitter(options, _directories, _backend, _pools);
     }
 
     /// <summary>The options the runtime was started with.</summary>
@@ -51,6 +54,9 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
 
     /// <summary>Number of calls submitted and not yet completed.</summary>
     public int PendingCount => _calls.PendingCount;
+
+    /// <summary>The pools, for tests and diagnostics.</summary>
+    internal PoolSet Pools => _pools;
 
     /// <summary>The backend itself, for tests and diagnostics.</summary>
     internal IJobBackend JobBackend => _backend;
@@ -95,12 +101,17 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
         FluxCommand? command = null) =>
         _calls.Submit(future, arguments, resources, options, cancellationToken, command);
 
-    /// <summary>Cancels every pending call (their futures complete as cancelled), stops the backend and removes the working directory.</summary>
+    /// <summary>
+    /// Cancels every pending call (their futures complete as cancelled), ends the pools (no worker job or process is
+    /// left), stops the backend and removes the working directory.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (!_calls.Close()) return;
         DefaultRuntime.Forget(this);
         _calls.CancelPending();
+        // Pools first: their workers are jobs of the backend, stopped and waited for while it still runs.
+        await _pools.DisposeAsync().ConfigureAwait(false);
         await _backend.DisposeAsync().ConfigureAwait(false);
         _calls.SettlePendingAsCancelled();
         if (!Options.KeepJobFiles) _directories.RemoveRun();

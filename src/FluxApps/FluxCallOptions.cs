@@ -50,6 +50,15 @@ public sealed class FluxCallOptions
     public bool? Cache { get; init; }
 
     /// <summary>
+    /// The pool (see <see cref="FluxAppAttribute.Pool"/>) that runs this call; <c>""</c> runs it as a job of its
+    /// own even when the attribute names a pool; null keeps the attribute's value. A pooled call cannot take
+    /// <see cref="MpiRanks"/> above 1, <see cref="Nodes"/>, <see cref="Exclusive"/>, <see cref="Queue"/>,
+    /// <see cref="Environment"/>, <see cref="WorkingDirectory"/> or <see cref="ShellOptions"/>, nor more
+    /// <see cref="Cpus"/> or <see cref="Gpus"/> than a worker has: <see cref="System.ArgumentException"/> naming the option.
+    /// </summary>
+    public string? Pool { get; init; }
+
+    /// <summary>
     /// Environment variables for the job, on top of the caller's environment (which jobs inherit by
     /// default). A null value removes the variable.
     /// </summary>

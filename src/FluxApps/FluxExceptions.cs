@@ -78,6 +78,13 @@ public enum FluxJobFailureKind
     BadResult,
     /// <summary>An exception event of another kind.</summary>
     Other,
+
+    /// <summary>
+    /// The pool worker running the call died (crash, <c>Environment.Exit</c>, out of memory, its job cancelled
+    /// or past its time limit, node lost) before the call returned; <see cref="FluxJobException.ExitCode"/> or
+    /// <see cref="FluxJobException.Signal"/> say how the worker ended, when known. Retried like a crash.
+    /// </summary>
+    WorkerLost,
 }
 
 /// <summary>

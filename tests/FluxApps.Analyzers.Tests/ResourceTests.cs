@@ -59,6 +59,26 @@ public class ResourceTests
     public Task NegativeRetries_IsFlux003_WithItsValue() => Verify.Diagnostics(App("{|#0:Retries = -2|}"),
         Verify.Diagnostic("FLUX003").WithLocation(0).WithMessage("Retries = -2 is out of range: use 0 (run once) or a positive number of resubmissions"));
 
+    [Theory]
+    [InlineData("Pool = \"sweep\"")]
+    [InlineData("Pool = \"sweep\", Cpus = 2, Gpus = 1, TimeLimit = \"10s\"")]
+    [InlineData("Pool = \"\", MpiRanks = 4")]
+    public Task PoolOnASingleTaskApp_IsSilent(string arguments) => Verify.Diagnostics(App(arguments));
+
+    [Fact]
+    public Task PoolWithMpiRanks_IsFlux023_OnPool() => Verify.Diagnostics(App("{|#0:Pool = \"sweep\"|}, MpiRanks = 4"),
+        Verify.Diagnostic("FLUX023").WithLocation(0).WithMessage("Pool = \"sweep\" cannot run MpiRanks = 4: a pooled call is one task inside a worker; MPI apps run as jobs of their own"));
+
+    [Fact]
+    public Task PoolOnACommandApp_IsFlux023() => Verify.Diagnostics("""
+        using FluxApps;
+        public static partial class Tools
+        {
+            [FluxApp({|FLUX023:Pool = "sweep"|})]
+            public static FluxCommand Convert(string file) => new("convert", file);
+        }
+        """);
+
     [Fact]
     public Task MoreNodesThanRanks_IsFlux004_OnNodes() => Verify.Diagnostics(App("MpiRanks = 2, {|#0:Nodes = 3|}"),
         Verify.Diagnostic("FLUX004").WithLocation(0).WithMessage("Nodes = 3 exceeds MpiRanks = 2: every node needs at least one rank"));

@@ -11,6 +11,9 @@ using FluxApps.Benchmarks;
 //   pending [N]          N calls pending at once: threads, client memory, all complete
 //   flux [N]             N trivial apps on the Flux backend vs flux submit --cc=1-N --wait of a plain process
 //   aot [N] [P] [K]      NativeAOT (tests/FluxApps.Benchmarks.AotApp): worker start and N apps, P at a time, against plain AOT processes
+//   pool [--backend local|flux] [--apps N] [--pending M] [--per-job K]
+//                        N trivial pooled apps (apps/s), a warm pool's round trip, M pooled calls pending at once,
+//                        beside K trivial apps as jobs of their own in the same run
 //   fuzz [S] [SEED]      mutated payloads against the payload readers for S seconds (default 60); exit 1 on a crash
 //   soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130] [--kinds Throw,Exit,...]
 //                        N calls, a fraction F failing on purpose in every way a call can fail; prints lost futures,
@@ -36,12 +39,14 @@ switch (mode)
         await Pending.RunAsync(calls: Arg(1, 10_000));
         break;
     case "aot": await Aot.RunAsync(args[1..]); break;
+    case "pool":
+        return await PoolBenchmark.RunAsync(args[1..]);
     case "fuzz":
         return Fuzz.Run(seconds: Arg(1, 60), seed: Arg(2, Environment.TickCount & int.MaxValue));
     case "soak":
         return await SoakCommand.RunAsync(args[1..]);
     default:
-        Console.WriteLine("modes: inprocess | throughput [apps] [parallel] | startup [runs] | pending [calls] | flux [apps] | aot [apps] [parallel] [runs] [--no-publish] | " +
+        Console.WriteLine("modes: inprocess | throughput [apps] [parallel] | startup [runs] | pending [calls] | flux [apps] | pool [--backend local|flux] [--apps N] [--pending M] | aot [apps] [parallel] [runs] [--no-publish] | " +
                           "fuzz [seconds] [seed] | soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130] [--kinds Throw,Exit,...]");
         break;
 }

@@ -7,7 +7,7 @@ public class LocalRuntimeFixture : IAsyncLifetime
 {
     public FluxAppsRuntime Runtime { get; private set; } = null!;
 
-    public FluxCallOptions Options => new() { Runtime = Runtime };
+    public virtual FluxCallOptions Options => new() { Runtime = Runtime };
 
     /// <summary>Whether ranks start through System.Diagnostics.Process (the path of systems without pidfds) rather than posix_spawn.</summary>
     public virtual bool SpawnWithProcess => false;
@@ -24,6 +24,14 @@ public class LocalRuntimeFixture : IAsyncLifetime
         });
 
     public async Task DisposeAsync() => await Runtime.DisposeAsync();
+}
+
+/// <summary>A local runtime whose calls run in a pool of long-lived workers ("e2e").</summary>
+public sealed class PooledRuntimeFixture : LocalRuntimeFixture
+{
+    public const string Pool = "e2e";
+
+    public override FluxCallOptions Options => new() { Runtime = Runtime, Pool = Pool };
 }
 
 /// <summary>A local runtime that starts its ranks with System.Diagnostics.Process.</summary>

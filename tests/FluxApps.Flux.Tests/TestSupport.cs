@@ -102,6 +102,12 @@ public abstract class FluxInstanceFixture : IAsyncLifetime
 /// <summary>One broker, sized to this machine (plain <c>flux start</c>).</summary>
 public sealed class SingleBrokerFixture : FluxInstanceFixture;
 
+/// <summary>Two brokers on this machine (<c>flux start --test-size=2</c>): a two-node instance for pools.</summary>
+public sealed class TwoBrokerFixture : FluxInstanceFixture
+{
+    protected override string? LaunchCommand => "{flux} start --test-size=2 {program}";
+}
+
 /// <summary>Four brokers on this machine (<c>flux start --test-size=4</c>): four "nodes" for placement tests.</summary>
 public sealed class FourBrokerFixture : FluxInstanceFixture
 {

@@ -350,3 +350,10 @@ public static partial class CachedApps
     [FluxApp]
     public static FluxCommand Echo(string text) => new("echo", text);
 }
+
+/// <summary>Apps whose attribute names a pool.</summary>
+public static partial class PoolApps
+{
+    [FluxApp(Pool = "attribute-pool")]
+    public static int PooledAdd(int a, int b) => a + b;
+}

@@ -74,11 +74,15 @@ internal static class FluxDiagnostics
         "Name or Queue is empty",
         "An empty job name or queue is rejected at every call; leave the property out to get the default.");
 
+        public static readonly DiagnosticDescriptor PoolCannotRun = Create("FLUX023",
+            "App cannot run in a pool",
+            "A pooled call runs as one task inside a long-lived worker process: an app with MpiRanks above 1, or a command app (returning FluxCommand), needs a job of its own.");
+
     /// <summary>Every descriptor, in id order.</summary>
     public static readonly ImmutableArray<DiagnosticDescriptor> All = ImmutableArray.Create(
         MethodNotStatic, TypeNotPartial, ResourceOutOfRange, NodesExceedRanks, UnsupportedParameter, NotSerializable,
         GenericApp, InvalidTimeLimit, StubNameCollision, ExclusiveWithoutNodes, DoesNotFitCluster, InaccessibleType,
-        NotAnAppMethod, EmptyText);
+            NotAnAppMethod, EmptyText, PoolCannotRun);
 
     private static DiagnosticDescriptor Create(string id, string title, string description) => new(
         id,

@@ -19,6 +19,7 @@ internal sealed class FluxAppResources
     public int Retries;
     public bool RetryOnAppException;
     public bool Cache;
+        public string? Pool;
 
     public static FluxAppResources Read(AttributeData attribute)
     {
@@ -40,6 +41,7 @@ internal sealed class FluxAppResources
                 case "Retries" when value is int i: r.Retries = i; break;
                 case "RetryOnAppException" when value is bool b: r.RetryOnAppException = b; break;
                 case "Cache" when value is bool b: r.Cache = b; break;
+                    case "Pool": r.Pool = value as string; break;
             }
         }
         return r;

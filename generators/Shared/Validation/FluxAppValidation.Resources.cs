@@ -52,6 +52,8 @@ internal static partial class FluxAppValidation
         if (r.Nodes >= 0) Add(FluxDiagnostics.ExclusiveWithoutNodes, "Exclusive", FluxAppRules.CheckExclusive(r.Exclusive, r.Nodes));
         Add(FluxDiagnostics.EmptyText, "Name", FluxAppRules.CheckName(r.Name));
         Add(FluxDiagnostics.EmptyText, "Queue", FluxAppRules.CheckQueue(r.Queue));
+            bool isCommand = method.ReturnType.ToDisplayString() == "FluxApps.FluxCommand";
+            Add(FluxDiagnostics.PoolCannotRun, "Pool", FluxAppRules.CheckPool(r.Pool, r.MpiRanks, isCommand));
         if (cluster is not null)
         {
             ReadCluster(cluster, out int nodes, out int cores, out int gpus);

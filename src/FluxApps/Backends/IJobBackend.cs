@@ -12,6 +12,12 @@ internal interface IJobBackend : IAsyncDisposable
     /// <summary>The address of the scheduler instance the jobs go to (a Flux URI, for the <c>flux</c> CLI), or null when there is none (local).</summary>
     string? InstanceUri { get; }
 
+    /// <summary>
+    /// The default pool's shape here (<see cref="FluxPoolOptions"/>): local, one core per worker and a worker per core;
+    /// Flux, one worker per node holding the node's cores.
+    /// </summary>
+    (int MaxWorkers, int CpusPerWorker) DefaultPoolShape { get; }
+
     /// <summary>Queues a job; its outcome arrives through <see cref="JobRequest.Completed"/>, exactly once.</summary>
     void Submit(JobRequest job);
 

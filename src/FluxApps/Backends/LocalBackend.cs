@@ -64,6 +64,8 @@ internal sealed class LocalBackend : IJobBackend
 
     public string? InstanceUri => null;
 
+    public (int MaxWorkers, int CpusPerWorker) DefaultPoolShape => (_cpus.Length, 1);
+
     public string Description => $"local: {_cpus.Length} cores, {_gpus.Length} GPUs, ranks started with {(_spawner is not null ? "posix_spawn" : "System.Diagnostics.Process")}";
 
     private static string[] DetectGpus(int? requested)

@@ -4,6 +4,7 @@ using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using FluxApps.Backends;
+using FluxApps.Pools;
 using FluxApps.Serialization;
 
 namespace FluxApps.Runtime;
@@ -13,26 +14,29 @@ namespace FluxApps.Runtime;
 /// and caching, serves it from the checkpoint when it can (<see cref="CheckpointStore"/>), prepares each attempt
 /// (its call directory, payload and <see cref="JobRequest"/>), hands it to the backend, and when the backend
 /// reports the outcome, removes the call's files and settles the future (<see cref="JobOutcomeReader"/>).
-/// Retries (<see cref="RetryPolicy.Attempt"/>) come back through <see cref="SubmitAttempt"/>.
+/// Retries (<see cref="RetryPolicy.Attempt"/>) come back through <see cref="SubmitAttempt"/>. A pooled call's attempts go
+/// to its pool (<see cref="PoolSet"/>) instead, which settles the future itself.
 /// </summary>
 internal sealed class CallSubmitter
 {
     private readonly FluxAppsOptions _options;
     private readonly RunDirectories _directories;
     private readonly IJobBackend _backend;
+    private readonly PoolSet _pools;
     private readonly ConcurrentDictionary<FluxFuture, JobRequest> _pending = new();
     private CheckpointStore? _checkpoints;
     private int _closed;
 
-    public CallSubmitter(FluxAppsOptions options, RunDirectories directories, IJobBackend backend)
+    public CallSubmitter(FluxAppsOptions options, RunDirectories directories, IJobBackend backend, PoolSet pools)
     {
         _options = options;
         _directories = directories;
         _backend = backend;
+        _pools = pools;
     }
 
     /// <summary>Number of calls submitted and not yet completed.</summary>
-    public int PendingCount => _pending.Count;
+    public int PendingCount => _pending.Count + _pools.PendingCount;
 
     /// <summary>True once the runtime is being disposed: no new call or attempt is submitted.</summary>
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
@@ -55,6 +59,8 @@ internal sealed class CallSubmitter
         }
         int retries = RetryPolicy.ResolveRetries(future.App, options);
         bool cache = CheckpointStore.Resolve(future.App, options, command is not null);
+        if (PoolSettings.PoolOf(future.App, options) is { } poolName)
+            _pools.Get(poolName).Settings.CheckCall(future.App, resources, options, command is not null);
         if (cancellationToken.CanBeCanceled)
         {
             // For the whole call: every attempt, the waits between them, or the identical call it waits for.
@@ -101,6 +107,11 @@ internal sealed class CallSubmitter
             return;
         }
         future.CountAttempt();
+        if (command is null && arguments is not null && PoolSettings.PoolOf(future.App, options) is { } poolName)
+        {
+            _pools.Get(poolName).Submit(future, arguments.WrittenSpan, resources);
+            return;
+        }
         var (call, jobDir) = _directories.NextCall();
         string cwd = options?.WorkingDirectory ?? Environment.CurrentDirectory;
         var request = new JobRequest(future, resources, jobDir, options?.Environment, cwd)

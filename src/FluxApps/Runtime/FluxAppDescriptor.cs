@@ -14,6 +14,13 @@ public delegate T FluxResultReader<T>(FluxReader reader);
 public delegate ValueTask FluxAppEntryPoint(FluxReader arguments, FluxWriter result);
 
 /// <summary>
+/// Runs an app inside the worker, passing the call's cancellation token to an app that takes one (cancelled when
+/// the call is cancelled or passes its time limit). Generated.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public delegate ValueTask FluxAppCancellableEntryPoint(FluxReader arguments, FluxWriter result, System.Threading.CancellationToken cancellationToken);
+
+/// <summary>
 /// What the generator knows of one app: its stable id, the type that declares it, and the
 /// resources its attribute asks for. Generated code creates one per app.
 /// </summary>
@@ -98,6 +105,12 @@ public sealed class FluxAppDescriptor
 
     /// <summary>The attribute's <see cref="FluxAppAttribute.Cache"/>.</summary>
     public bool Cache { get; init; }
+
+    /// <summary>The attribute's <see cref="FluxAppAttribute.Pool"/>: the pool its calls run in, or null for a job per call.</summary>
+    public string? Pool { get; init; }
+
+    /// <summary>True when the app method takes a <see cref="System.Threading.CancellationToken"/> (its last parameter, not serialized).</summary>
+    public bool TakesCancellationToken { get; init; }
 
     /// <summary>
     /// Hash the generator computed of the method's code (its declaration without attributes, comments

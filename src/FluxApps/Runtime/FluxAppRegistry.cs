@@ -1,5 +1,7 @@
 using System;
 using System.ComponentModel;
+using System.Threading;
+using System.Threading.Tasks;
 
 namespace FluxApps.Runtime;
 
@@ -15,13 +17,44 @@ public static class FluxAppRegistry
     private static readonly object s_gate = new();
     private static Registration[] s_apps = new Registration[8];
     private static int s_count;
+    private static readonly System.Collections.Generic.List<Startup> s_startups = new();
 
     /// <summary>Registers an app and its generated entry point.</summary>
     public static void Register(FluxAppDescriptor app, FluxAppEntryPoint entryPoint)
     {
-        ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(entryPoint);
-        var registration = new Registration(app, entryPoint);
+        Add(new Registration(app, entryPoint, (arguments, result, _) => entryPoint(arguments, result)));
+    }
+
+    /// <summary>Registers an app whose generated entry point takes the call's cancellation token.</summary>
+    public static void Register(FluxAppDescriptor app, FluxAppCancellableEntryPoint entryPoint)
+    {
+        ArgumentNullException.ThrowIfNull(entryPoint);
+        Add(new Registration(app, (arguments, result) => entryPoint(arguments, result, CancellationToken.None), entryPoint));
+    }
+
+    /// <summary>
+    /// Registers a <see cref="FluxWorkerStartupAttribute"/> method of an assembly: a worker process runs each once,
+    /// before its first call (<see cref="RunWorkerStartups"/>).
+    /// </summary>
+    public static void RegisterWorkerStartup(Func<ValueTask> startup)
+    {
+        ArgumentNullException.ThrowIfNull(startup);
+        lock (s_gate) s_startups.Add(new Startup(startup));
+    }
+
+    /// <summary>Runs every registered worker start-up method not run yet in this process (once each, in registration order); rethrows the first failure on every later call.</summary>
+    internal static void RunWorkerStartups()
+    {
+        Startup[] startups;
+        lock (s_gate) startups = s_startups.ToArray();
+        foreach (var startup in startups) startup.Run();
+    }
+
+    private static void Add(Registration registration)
+    {
+        ArgumentNullException.ThrowIfNull(registration.App);
+        var app = registration.App;
         lock (s_gate)
         {
             int index = IndexOf(app.Id);
@@ -49,6 +82,20 @@ public static class FluxAppRegistry
         return registration is not null;
     }
 
+    /// <summary>Looks up a registered app and its entry point that takes the call's cancellation token.</summary>
+    internal static bool TryGetCancellable(string appId, out FluxAppDescriptor app, out FluxAppCancellableEntryPoint entryPoint)
+    {
+        Registration? registration;
+        lock (s_gate)
+        {
+            int index = IndexOf(appId);
+            registration = index >= 0 ? s_apps[index] : null;
+        }
+        app = registration?.App!;
+        entryPoint = registration?.CancellableEntryPoint!;
+        return registration is not null;
+    }
+
     /// <summary>Number of registered apps.</summary>
     public static int Count
     {
@@ -62,9 +109,40 @@ public static class FluxAppRegistry
         return -1;
     }
 
-    private sealed class Registration(FluxAppDescriptor app, FluxAppEntryPoint entryPoint)
+    private sealed class Registration(FluxAppDescriptor app, FluxAppEntryPoint entryPoint, FluxAppCancellableEntryPoint cancellable)
     {
         public FluxAppDescriptor App { get; } = app;
         public FluxAppEntryPoint EntryPoint { get; } = entryPoint;
+        public FluxAppCancellableEntryPoint CancellableEntryPoint { get; } = cancellable;
+    }
+
+    /// <summary>One start-up method: run once; its failure is kept and rethrown to every call that needs it.</summary>
+    private sealed class Startup(Func<ValueTask> run)
+    {
+        private readonly object _gate = new();
+        private bool _done;
+        private Exception? _failure;
+
+        public void Run()
+        {
+            lock (_gate)
+            {
+                if (!_done)
+                {
+                    _done = true;
+                    try
+                    {
+                        var pending = run();
+                        if (!pending.IsCompletedSuccessfully) pending.AsTask().GetAwaiter().GetResult();
+                    }
+                    catch (Exception ex)
+                    {
+                        _failure = ex;
+                    }
+                }
+                if (_failure is not null)
+                    throw new InvalidOperationException($"a [FluxWorkerStartup] method of this worker failed: {_failure.Message}", _failure);
+            }
+        }
     }
 }

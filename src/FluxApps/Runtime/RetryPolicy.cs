@@ -39,8 +39,8 @@ internal static class RetryPolicy
 
     /// <summary>
     /// Whether a new attempt could succeed where this one failed. Retried: the job ended without a
-    /// result for a system reason (a rank killed by a signal or exited without a result, a node or the
-    /// backend lost). Never: a rejection (the same request is refused again), a time limit (the same work
+    /// result for a system reason (a rank killed by a signal or exited without a result, a node, the
+    /// backend or a pool worker lost). Never: a rejection (the same request is refused again), a time limit (the same work
     /// takes as long), an unreadable result (the same build writes it again), and the app's own exception
     /// unless <paramref name="retryOnAppException"/>. Cancellation never reaches here.
     /// </summary>
@@ -49,7 +49,8 @@ internal static class RetryPolicy
         FluxAppException => retryOnAppException,
         FluxJobException job => job.Kind switch
         {
-            FluxJobFailureKind.Signaled or FluxJobFailureKind.Exited or FluxJobFailureKind.NodeFailure or FluxJobFailureKind.BackendFailure => true,
+            FluxJobFailureKind.Signaled or FluxJobFailureKind.Exited or FluxJobFailureKind.NodeFailure or FluxJobFailureKind.BackendFailure
+                or FluxJobFailureKind.WorkerLost => true,
             _ => false,
         },
         _ => false,

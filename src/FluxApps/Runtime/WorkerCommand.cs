@@ -46,6 +46,12 @@ internal sealed class WorkerCommand
         return list;
     }
 
+    /// <summary>Argument that makes a worker a long-lived pool worker (<see cref="Worker.PoolWorkerHost"/>) instead of running one call.</summary>
+    public const string PoolArgument = "--fluxapps-pool";
+
+    /// <summary>The command of a pool worker (its connection details come in its environment).</summary>
+    public List<string> ForPool() => For(PoolArgument);
+
     public static WorkerCommand Resolve(string scratchDirectory)
     {
         if (!RuntimeFeature.IsDynamicCodeSupported || AssemblyPaths.Of(typeof(WorkerCommand).Assembly).Length == 0)

@@ -27,6 +27,9 @@ public sealed class FluxWriter
     /// <summary>The bytes written so far.</summary>
     public ReadOnlySpan<byte> WrittenSpan => new(_buffer, 0, _length);
 
+    /// <summary>The bytes written so far, as memory (valid until the next write).</summary>
+    internal ReadOnlyMemory<byte> WrittenMemory => new(_buffer, 0, _length);
+
     /// <summary>The bytes written so far, as a new array.</summary>
     public byte[] ToArray() => WrittenSpan.ToArray();
 

@@ -41,6 +41,16 @@ public static class FluxWorker
         if (argv.Length < 2 || !string.Equals(argv[1], WorkerCommand.SelfWorkerArgument, StringComparison.Ordinal)) return;
         if (Volatile.Read(ref s_workerClaimed) != 0) return;
         string? jobDir = argv.Length > 2 ? argv[2] : Environment.GetEnvironmentVariable(WorkerCommand.JobDirectoryVariable);
+        if (string.Equals(jobDir, WorkerCommand.PoolArgument, StringComparison.Ordinal))
+        {
+            // A pool worker loads each call's app as it comes: wait for the entry assembly, whose initializer runs last (after its dependencies').
+            if (RuntimeFeature.IsDynamicCodeSupported || assembly == Assembly.GetEntryAssembly())
+            {
+                if (Interlocked.Exchange(ref s_workerClaimed, 1) != 0) return;
+                Environment.Exit(PoolWorkerHost.Run());
+            }
+            return;
+        }
         if (!IsThisAssemblysTurn(assembly, jobDir)) return;
         if (Interlocked.Exchange(ref s_workerClaimed, 1) != 0) return;
         Environment.Exit(Run(jobDir));
@@ -113,23 +123,18 @@ public static class FluxWorker
             string argsPath = Path.Combine(jobDirectory, Payload.ArgumentsFile);
             arguments = new FluxReader(ReadArguments(argsPath));
             var header = Payload.ReadArgumentsHeader(arguments, argsPath);
-            var (app, entry) = FindApp(header);
-            if (app.BuildId != header.BuildId)
-                throw new FluxPayloadException(
-                    $"the payload for {header.AppId} comes from another build of {header.AssemblyName} (payload build {header.BuildId}, this worker's build {app.BuildId}): rebuild and resubmit from the same program.");
+            var (_, entry) = FindApp(header);
+            FluxAppRegistry.RunWorkerStartups();
             result = Payload.BeginResult();
-            var pending = entry(arguments, result);
+            var pending = entry(arguments, result, CancellationToken.None);
             if (!pending.IsCompletedSuccessfully) pending.AsTask().GetAwaiter().GetResult();
             if (rank == 0) Payload.WriteFile(Path.Combine(jobDirectory, Payload.ResultFile), result.WrittenSpan);
             return Exiting(0);
         }
         catch (Exception ex)
         {
-            bool appThrew = arguments is { ArgumentsCompleted: true } && result is { ResultStarted: false };
-            var report = appThrew
-                ? new Payload.ErrorReport(Payload.ErrorKind.AppException, rank, ex.GetType().FullName ?? ex.GetType().Name, ex.Message, ex.ToString())
-                : new Payload.ErrorReport(Payload.ErrorKind.WorkerError, rank, ex.GetType().FullName ?? ex.GetType().Name,
-                    result is { ResultStarted: true } ? "the result could not be serialized: " + ex.Message : ex.Message, ex.ToString());
+            var report = ErrorReportFor(ex, arguments, result, rank);
+            bool appThrew = report.Kind == Payload.ErrorKind.AppException;
             try
             {
                 Payload.WriteError(Path.Combine(jobDirectory, Payload.ErrorFile(rank)), report);
@@ -141,6 +146,19 @@ public static class FluxWorker
             Console.Error.WriteLine($"FluxApps worker rank {rank}: {report.Message}");
             return Exiting(appThrew ? AppFailedExitCode : WorkerFailedExitCode);
         }
+    }
+
+    /// <summary>
+    /// What a failed call reports: the app's own exception when the arguments were read and no result was begun,
+    /// otherwise the worker's failure (arguments unreadable, app not found, result not serializable).
+    /// </summary>
+    internal static Payload.ErrorReport ErrorReportFor(Exception ex, FluxReader? arguments, FluxWriter? result, int rank)
+    {
+        bool appThrew = arguments is { ArgumentsCompleted: true } && result is { ResultStarted: false };
+        return appThrew
+            ? new Payload.ErrorReport(Payload.ErrorKind.AppException, rank, ex.GetType().FullName ?? ex.GetType().Name, ex.Message, ex.ToString())
+            : new Payload.ErrorReport(Payload.ErrorKind.WorkerError, rank, ex.GetType().FullName ?? ex.GetType().Name,
+                result is { ResultStarted: true } ? "the result could not be serialized: " + ex.Message : ex.Message, ex.ToString());
     }
 
     /// <summary>Sets the code the exit record will hold (a host may run ProcessExit before it latches Main's return value).</summary>
@@ -166,13 +184,23 @@ public static class FluxWorker
         return value;
     }
 
-    private static (FluxAppDescriptor App, FluxAppEntryPoint Entry) FindApp(Payload.ArgumentsHeader header)
+    /// <summary>The registered app a payload names (loading its assembly if need be), checked to be of the payload's build.</summary>
+    internal static (FluxAppDescriptor App, FluxAppCancellableEntryPoint Entry) FindApp(Payload.ArgumentsHeader header)
     {
-        if (FluxAppRegistry.TryGet(header.AppId, out var app, out var entry)) return (app, entry);
+        var (app, entry) = FindRegistered(header);
+        if (app.BuildId != header.BuildId)
+            throw new FluxPayloadException(
+                $"the payload for {header.AppId} comes from another build of {header.AssemblyName} (payload build {header.BuildId}, this worker's build {app.BuildId}): rebuild and resubmit from the same program.");
+        return (app, entry);
+    }
+
+    private static (FluxAppDescriptor App, FluxAppCancellableEntryPoint Entry) FindRegistered(Payload.ArgumentsHeader header)
+    {
+        if (FluxAppRegistry.TryGetCancellable(header.AppId, out var app, out var entry)) return (app, entry);
         Assembly assembly = LoadAppAssembly(header);
         // Registration lives in the assembly's generated module initializer.
         RuntimeHelpers.RunModuleConstructor(assembly.ManifestModule.ModuleHandle);
-        if (FluxAppRegistry.TryGet(header.AppId, out app, out entry)) return (app, entry);
+        if (FluxAppRegistry.TryGetCancellable(header.AppId, out app, out entry)) return (app, entry);
         throw new FluxPayloadException(
             $"no app \"{header.AppId}\" is registered in {assembly.GetName().Name} ({FluxAppRegistry.Count} apps registered): the payload names an app this build does not have.");
     }

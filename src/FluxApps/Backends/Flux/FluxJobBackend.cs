@@ -57,6 +57,11 @@ internal sealed class FluxJobBackend : IJobBackend
 
     public string? InstanceUri => _session.Connection.Uri;
 
+    /// <summary>One worker per broker (node), holding as many cores as this node has (nodes of an instance are alike as a rule).</summary>
+    public (int MaxWorkers, int CpusPerWorker) DefaultPoolShape =>
+        (int.TryParse(_session.Connection.Size, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int brokers) && brokers > 0 ? brokers : 1,
+            Environment.ProcessorCount);
+
     /// <summary>The connection (for tests and diagnostics).</summary>
     internal FluxConnection Connection => _session.Connection;
 

@@ -1,0 +1,526 @@
+using System;
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using FluxApps.Backends;
+using FluxApps.Runtime;
+
+namespace FluxApps.Pools;
+
+/// <summary>
+/// One pool: queues its calls, hands each to a worker with room for its cores and GPUs (first fit, in
+/// submission order), starts workers as jobs of the backend when calls wait and the pool is below its size,
+/// ends workers idle past the idle timeout, enforces each call's time limit and cancellation, and when a
+/// worker's job ends fails exactly the calls that were running on it (<see cref="FluxJobFailureKind.WorkerLost"/>)
+/// while the queued ones go to a replacement. All state is under one lock; futures settle outside it.
+/// </summary>
+internal sealed class WorkerPool
+{
+    /// <summary>How long an app may ignore its call's cancellation before its worker is replaced (once the worker's other calls end).</summary>
+    internal static TimeSpan CancelGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Workers in a row that end before they connect, after which the pool stops trying and fails its queued calls.</summary>
+    private const int MaxFailedStarts = 3;
+
+    private readonly object _gate = new();
+    private readonly PoolSet _set;
+    private readonly LinkedList<PooledCall> _queue = new();
+    private readonly Dictionary<long, PoolWorker> _workers = new();
+    private readonly FluxAppDescriptor _workerApp;
+    private readonly Timer _idleTimer;
+    private long _nextCall;
+    private long _queuedCpus; // sum of the queued calls' cores: growth decisions without walking a long queue
+    private int _failedStarts;
+    private bool _disposed;
+    private TaskCompletionSource? _allWorkersGone;
+
+    public WorkerPool(PoolSet set, PoolSettings settings)
+    {
+        _set = set;
+        Settings = settings;
+        _workerApp = new FluxAppDescriptor("FluxApps.PoolWorker", $"pool {settings.Name} worker", typeof(WorkerPool), settings.CpusPerWorker,
+            settings.GpusPerWorker, 1, 0, false, settings.TimeLimit, settings.Queue, 16, "fluxapps-pool-" + settings.Name);
+        var tick = TimeSpan.FromMilliseconds(Math.Clamp(settings.IdleTimeout.TotalMilliseconds / 4, 20, 1000));
+        _idleTimer = new Timer(static state => ((WorkerPool)state!).EndIdleWorkers(), this, tick, tick);
+    }
+
+    public PoolSettings Settings { get; }
+
+    /// <summary>Calls queued or running (settled ones excluded).</summary>
+    public int PendingCount
+    {
+        get
+        {
+            lock (_gate) return _queue.Count + _workers.Values.Sum(w => w.Running.Values.Count(c => c.State == PooledCall.Stage.Running));
+        }
+    }
+
+    /// <summary>Workers now (starting, ready or stopping), for tests.</summary>
+    internal int WorkerCount
+    {
+        get { lock (_gate) return _workers.Count; }
+    }
+
+    /// <summary>The job ids of the workers that have one, for tests.</summary>
+    internal IReadOnlyList<(FluxJobId Job, int Pid)> Workers
+    {
+        get { lock (_gate) return _workers.Values.Where(w => w.Job is not null).Select(w => (w.Job!.Id, w.Pid)).ToList(); }
+    }
+
+    /// <summary>Queues one attempt of a call; its future settles with the worker's answer.</summary>
+    public void Submit(FluxFuture future, ReadOnlySpan<byte> arguments, JobResources resources)
+    {
+        byte[] payload = Payload.BuildArguments(future.App, arguments).WrittenSpan.ToArray();
+        PooledCall call;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                future.TrySetCanceled(CancellationToken.None);
+                return;
+            }
+            call = new PooledCall(++_nextCall, future, payload, resources.Cpus, resources.Gpus, resources.TimeLimit, resources.TimeLimitSeconds);
+            call.Node = _queue.AddLast(call);
+            _queuedCpus += call.Cpus;
+        }
+        future.AddEvent("submit", $"pool={Settings.Name}");
+        future.SetState(FluxJobState.Sched);
+        future.SetCancelAction(() => Cancel(call));
+        if (future.CancelRequested) Cancel(call);
+        Dispatch();
+    }
+
+    /// <summary>Hands queued calls to workers with room, then starts workers if calls still wait.</summary>
+    private void Dispatch()
+    {
+        List<PooledCall>? started = null;
+        lock (_gate)
+        {
+            if (_disposed) return;
+            int free = 0;
+            foreach (var worker in _workers.Values) if (worker.State == PoolWorker.Stage.Ready) free += worker.FreeCpus;
+            for (var node = _queue.First; node is not null && free > 0;)
+            {
+                var next = node.Next;
+                var call = node.Value;
+                var worker = FirstFit(call);
+                if (worker is not null)
+                {
+                    _queue.Remove(node);
+                    _queuedCpus -= call.Cpus;
+                    call.Node = null;
+                    free -= call.Cpus;
+                    if (Assign(call, worker)) (started ??= new()).Add(call);
+                }
+                node = next;
+            }
+            GrowLocked();
+        }
+        if (started is null) return;
+        foreach (var call in started)
+        {
+            var future = call.Future;
+            if (call.Worker!.Job is { } job && job.Id != default) future.SetJobId(job.Id);
+            future.SetState(FluxJobState.Run);
+            future.AddEvent("start", $"worker={call.Worker.Index}");
+        }
+    }
+
+    private PoolWorker? FirstFit(PooledCall call)
+    {
+        foreach (var worker in _workers.Values)
+            if (worker.State == PoolWorker.Stage.Ready && worker.FreeCpus >= call.Cpus && (call.Gpus == 0 || worker.FreeGpus >= call.Gpus)) return worker;
+        return null;
+    }
+
+    /// <summary>Sends a call to a worker (under the lock); false when the connection has just closed (the call is back in the queue).</summary>
+    private bool Assign(PooledCall call, PoolWorker worker)
+    {
+        call.Worker = worker;
+        call.GpuSlots = call.Gpus > 0 ? worker.TakeGpus(call.Gpus) : Array.Empty<int>();
+        worker.FreeCpus -= call.Cpus;
+        worker.Running.Add(call.Id, call);
+        call.State = PooledCall.Stage.Running;
+        Span<byte> head = stackalloc byte[4 + 4 * call.GpuSlots.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(head, call.GpuSlots.Length);
+        for (int i = 0; i < call.GpuSlots.Length; i++) BinaryPrimitives.WriteInt32LittleEndian(head[(4 + 4 * i)..], call.GpuSlots[i]);
+        if (!worker.Connection!.Send(PoolFrames.Kind.Call, call.Id, head, call.Arguments))
+        {
+            worker.Running.Remove(call.Id);
+            worker.Release(call);
+            call.State = PooledCall.Stage.Queued;
+            call.Worker = null;
+            call.Node = _queue.AddFirst(call);
+            _queuedCpus += call.Cpus;
+            return false;
+        }
+        call.Arguments = null;
+        if (call.TimeLimitSeconds > 0 && !double.IsPositiveInfinity(call.TimeLimitSeconds))
+        {
+            call.Timer = new Timer(static state =>
+            {
+                var (pool, limited) = ((WorkerPool, PooledCall))state!;
+                pool.OnTimeLimit(limited);
+            }, (this, call), TimeSpan.FromSeconds(Math.Min(call.TimeLimitSeconds, int.MaxValue / 1000.0)), Timeout.InfiniteTimeSpan);
+        }
+        return true;
+    }
+
+    /// <summary>Starts workers while the calls waiting need more cores than the workers on their way bring.</summary>
+    private void GrowLocked()
+    {
+        if (_queue.Count == 0 || _failedStarts >= MaxFailedStarts) return;
+        long waitingCpus = _queuedCpus;
+        int active = 0, starting = 0;
+        foreach (var worker in _workers.Values)
+        {
+            if (worker.State == PoolWorker.Stage.Stopping) continue;
+            active++;
+            if (worker.State == PoolWorker.Stage.Starting) starting++;
+        }
+        while (active < Settings.MaxWorkers && waitingCpus > (long)starting * Settings.CpusPerWorker)
+        {
+            StartWorkerLocked();
+            active++;
+            starting++;
+        }
+    }
+
+    private void StartWorkerLocked()
+    {
+        var worker = new PoolWorker(_set.NextWorkerIndex(), Settings.CpusPerWorker, Settings.GpusPerWorker);
+        _workers.Add(worker.Index, worker);
+        worker.Job = _set.CreateWorkerJob(this, worker, _workerApp);
+        worker.Job.Completed = (_, outcome) => WorkerEnded(worker, outcome);
+        // Submitted outside the lock: a backend may report the end (e.g. rejected) synchronously.
+        ThreadPool.UnsafeQueueUserWorkItem(static state =>
+        {
+            var (set, job) = ((PoolSet, JobRequest))state!;
+            set.SubmitWorkerJob(job);
+        }, (_set, worker.Job), preferLocal: false);
+    }
+
+    /// <summary>A worker dialled in and proved it holds the secret; false when the pool does not know it (or is ending).</summary>
+    public bool Connected(long index, int pid, Socket socket)
+    {
+        var connection = new PoolConnection(socket);
+        lock (_gate)
+        {
+            if (_disposed || !_workers.TryGetValue(index, out var worker) || worker.State != PoolWorker.Stage.Starting) return false;
+            worker.Connection = connection;
+            worker.Pid = pid;
+            worker.State = PoolWorker.Stage.Ready;
+            worker.IdleSince = Environment.TickCount64;
+            _failedStarts = 0;
+            connection.FrameReceived = (kind, id, body) => OnFrame(worker, kind, id, body);
+            connection.Closed = _ => ConnectionLost(worker);
+        }
+        connection.Start();
+        Dispatch();
+        return true;
+    }
+
+    private void OnFrame(PoolWorker worker, PoolFrames.Kind kind, long id, ReadOnlySequence<byte> body)
+    {
+        if (kind != PoolFrames.Kind.Done || body.Length < 5) return;
+        var outcome = (PoolFrames.Outcome)body.FirstSpan[0];
+        Span<byte> lengthBytes = stackalloc byte[4];
+        body.Slice(1, 4).CopyTo(lengthBytes);
+        int length = BinaryPrimitives.ReadInt32LittleEndian(lengthBytes);
+        if (length < 0 || length > body.Length - 5) return;
+        byte[] payload = body.Slice(5, length).ToArray();
+        string stderrTail = Encoding.UTF8.GetString(body.Slice(5 + length));
+        PooledCall? call;
+        bool settle;
+        lock (_gate)
+        {
+            if (!worker.Running.Remove(id, out call)) return;
+            worker.Release(call);
+            call.Timer?.Dispose();
+            settle = call.State == PooledCall.Stage.Running;
+            call.State = PooledCall.Stage.Done;
+            if (worker.Running.Count == 0) worker.IdleSince = Environment.TickCount64;
+            RetireIfOnlyAbandonedLocked(worker);
+        }
+        if (settle) Settle(call, worker, outcome, payload, stderrTail);
+        Dispatch();
+    }
+
+    private void Settle(PooledCall call, PoolWorker worker, PoolFrames.Outcome outcome, byte[] payload, string stderrTail)
+    {
+        var future = call.Future;
+        FluxJobId? job = worker.Job?.Id;
+        future.AddEvent("finish", outcome == PoolFrames.Outcome.Result ? "status=0" : "status=1");
+        future.SetState(FluxJobState.Inactive);
+        try
+        {
+            switch (outcome)
+            {
+                case PoolFrames.Outcome.Result:
+                    future.SetResult(Payload.OpenResult(payload, $"pool {Settings.Name} call {call.Id}"));
+                    break;
+                case PoolFrames.Outcome.AppException:
+                {
+                    var error = Payload.ParseError(payload, $"pool {Settings.Name} call {call.Id}");
+                    future.TrySetException(new FluxAppException(future.AppName, job, 0, error.Type, error.Message, error.StackTrace));
+                    break;
+                }
+                default:
+                {
+                    var error = Payload.ParseError(payload, $"pool {Settings.Name} call {call.Id}");
+                    future.TrySetException(new FluxJobException(
+                        $"{future.AppName} (pool {Settings.Name}, worker job {job}): the worker refused the call: {error.Message}",
+                        FluxJobFailureKind.BadResult, future.AppName, job, stderrTail: stderrTail));
+                    break;
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            future.TrySetException(new FluxJobException(
+                $"{future.AppName} (pool {Settings.Name}, worker job {job}): its result could not be decoded: {ex.Message}",
+                FluxJobFailureKind.BadResult, future.AppName, job, stderrTail: stderrTail, inner: ex));
+        }
+    }
+
+    /// <summary>Cancels a call: a queued one leaves the queue; a running one is told to stop (its token) and keeps its cores until it returns.</summary>
+    private void Cancel(PooledCall call)
+    {
+        bool settle;
+        lock (_gate)
+        {
+            settle = call.State is PooledCall.Stage.Queued or PooledCall.Stage.Running;
+            if (call.State == PooledCall.Stage.Queued)
+            {
+                _queue.Remove(call.Node!);
+                _queuedCpus -= call.Cpus;
+                call.Node = null;
+                call.State = PooledCall.Stage.Done;
+            }
+            else if (call.State == PooledCall.Stage.Running)
+            {
+                AbandonLocked(call);
+            }
+        }
+        if (!settle) return;
+        call.Future.AddEvent("exception", "type=cancel severity=0 canceled by user");
+        call.Future.TrySetCanceled(CancellationToken.None);
+    }
+
+    private void OnTimeLimit(PooledCall call)
+    {
+        lock (_gate)
+        {
+            if (call.State != PooledCall.Stage.Running) return;
+            AbandonLocked(call);
+        }
+        var future = call.Future;
+        var job = call.Worker?.Job?.Id;
+        future.AddEvent("exception", $"type=timeout severity=0 call exceeded its time limit of {call.TimeLimit}");
+        future.TrySetException(new FluxJobException(
+            $"{future.AppName} (pool {Settings.Name}, worker job {job}) exceeded its time limit of {call.TimeLimit} and was cancelled.",
+            FluxJobFailureKind.TimeLimit, future.AppName, job, fluxException: "timeout: call exceeded its time limit of " + call.TimeLimit));
+    }
+
+    /// <summary>Gives up on a running call (under the lock): its token is cancelled in the worker, and if the app ignores it past the grace period the worker is replaced.</summary>
+    private void AbandonLocked(PooledCall call)
+    {
+        call.State = PooledCall.Stage.Abandoned;
+        call.Timer?.Dispose();
+        call.Worker!.Connection?.Send(PoolFrames.Kind.Cancel, call.Id);
+        call.Timer = new Timer(static state =>
+        {
+            var (pool, abandoned) = ((WorkerPool, PooledCall))state!;
+            pool.GracePassed(abandoned);
+        }, (this, call), CancelGracePeriod, Timeout.InfiniteTimeSpan);
+    }
+
+    private void GracePassed(PooledCall call)
+    {
+        lock (_gate)
+        {
+            if (call.State != PooledCall.Stage.Abandoned || call.Worker is not { } worker) return;
+            // The app ignores its token: the worker takes no new calls and goes once its other calls are over.
+            if (worker.State == PoolWorker.Stage.Ready) worker.State = PoolWorker.Stage.Stopping;
+            RetireIfOnlyAbandonedLocked(worker);
+            GrowLocked();
+        }
+    }
+
+    private void RetireIfOnlyAbandonedLocked(PoolWorker worker)
+    {
+        if (worker.State != PoolWorker.Stage.Stopping || worker.Running.Count == 0 || !worker.OnlyAbandonedCalls) return;
+        foreach (var call in worker.Running.Values) call.Timer?.Dispose();
+        _set.CancelWorkerJob(worker.Job!);
+    }
+
+    /// <summary>How long a worker whose connection broke has to end by itself (so its exit status is known) before its job is cancelled.</summary>
+    private static readonly TimeSpan LostConnectionGrace = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The worker's connection ended: it takes no more calls. A worker that died ends its job by itself (and that
+    /// end, with its exit status, fails what it ran); one still alive after a short grace has its job cancelled.
+    /// </summary>
+    private void ConnectionLost(PoolWorker worker)
+    {
+        lock (_gate)
+        {
+            worker.State = PoolWorker.Stage.Stopping;
+            if (!_workers.ContainsKey(worker.Index)) return;
+        }
+        var timer = new Timer(static state =>
+        {
+            var (pool, lost) = ((WorkerPool, PoolWorker))state!;
+            bool alive;
+            lock (pool._gate) alive = pool._workers.ContainsKey(lost.Index);
+            if (alive) pool._set.CancelWorkerJob(lost.Job!);
+        }, (this, worker), Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        worker.LostTimer = timer;
+        timer.Change(LostConnectionGrace, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>The backend's report that a worker's job ended: fail the calls it ran, start a replacement if calls wait.</summary>
+    private void WorkerEnded(PoolWorker worker, JobOutcome outcome)
+    {
+        List<PooledCall> lost = new();
+        List<PooledCall>? refused = null;
+        FluxJobException? startFailure = null;
+        lock (_gate)
+        {
+            _workers.Remove(worker.Index);
+            foreach (var call in worker.Running.Values)
+            {
+                call.Timer?.Dispose();
+                if (call.State == PooledCall.Stage.Running) lost.Add(call);
+                call.State = PooledCall.Stage.Done;
+            }
+            worker.Running.Clear();
+            if (worker.Connection is null && !_disposed)
+            {
+                // It never dialled in: a few such ends in a row (or a request that can never fit) fail the queue instead of looping.
+                _failedStarts++;
+                bool rejected = outcome is JobOutcome.Failed { Exception.Kind: FluxJobFailureKind.Rejected };
+                if ((rejected || _failedStarts >= MaxFailedStarts) && _queue.Count > 0 && !_workers.Values.Any(w => w.State == PoolWorker.Stage.Ready))
+                {
+                    startFailure = StartFailure(worker, outcome);
+                    refused = _queue.ToList();
+                    _queue.Clear();
+                    _queuedCpus = 0;
+                    foreach (var call in refused) call.State = PooledCall.Stage.Done;
+                    _failedStarts = 0;
+                }
+            }
+            if (_workers.Count == 0) _allWorkersGone?.TrySetResult();
+        }
+        worker.LostTimer?.Dispose();
+        _ = worker.Connection?.DisposeAsync();
+        _set.WorkerJobEnded(worker.Job!);
+        foreach (var call in lost) call.Future.TrySetException(Lost(call, worker, outcome));
+        if (refused is not null)
+            foreach (var call in refused) call.Future.TrySetException(startFailure!);
+        Dispatch();
+    }
+
+    private FluxJobException Lost(PooledCall call, PoolWorker worker, JobOutcome outcome)
+    {
+        var future = call.Future;
+        var job = worker.Job?.Id;
+        string tail = StderrTail.Read(worker.Job!.StderrPath);
+        future.AddEvent("exception", "type=worker-lost severity=0 the pool worker running the call ended");
+        future.SetState(FluxJobState.Inactive);
+        var (how, exitCode, signal) = Describe(worker, outcome);
+        return new FluxJobException(
+            $"{future.AppName} (pool {Settings.Name}): its worker (job {job}, pid {worker.Pid}) {how} while the call ran.",
+            FluxJobFailureKind.WorkerLost, future.AppName, job, exitCode, signal, (outcome as JobOutcome.Failed)?.Exception.FluxExceptionText, tail);
+    }
+
+    private FluxJobException StartFailure(PoolWorker worker, JobOutcome outcome)
+    {
+        var (how, exitCode, signal) = Describe(worker, outcome);
+        var kind = outcome is JobOutcome.Failed failed ? failed.Exception.Kind : FluxJobFailureKind.WorkerLost;
+        return new FluxJobException(
+            $"pool {Settings.Name}: its workers could not start ({Settings.CpusPerWorker} core(s), {Settings.GpusPerWorker} GPU(s) each): the last one {how}.",
+            kind, _workerApp.DisplayName, worker.Job?.Id, exitCode, signal, (outcome as JobOutcome.Failed)?.Exception.FluxExceptionText,
+            StderrTail.Read(worker.Job!.StderrPath));
+    }
+
+    /// <summary>How a worker's job ended, in words, with its exit code or signal.</summary>
+    private static (string How, int? ExitCode, int? Signal) Describe(PoolWorker worker, JobOutcome outcome)
+    {
+        switch (outcome)
+        {
+            case JobOutcome.Finished finished:
+            {
+                int? signal = finished.Signal;
+                int code = finished.ExitCode;
+                // Flux's shell folds signal N into exit code 128 + N; the worker records the code it exits with, so a missing record is a signal.
+                if (signal is null && finished.ExitCodeMayBeSignal && code > 128 && code <= 128 + 64
+                    && Payload.ReadExitRecord(worker.Job!.JobDirectory, 0) != code)
+                    signal = code - 128;
+                return signal is int s
+                    ? ($"was killed by signal {s} ({ExitStatus.SignalName(s)})", null, s)
+                    : ($"exited with code {code}", code, null);
+            }
+            case JobOutcome.Failed failed:
+                return ($"ended: {failed.Exception.Message}", failed.Exception.ExitCode, failed.Exception.Signal);
+            default:
+                return ("was cancelled", null, null);
+        }
+    }
+
+    /// <summary>Ends workers idle past the idle timeout (they finish and exit; their jobs end by themselves).</summary>
+    private void EndIdleWorkers()
+    {
+        long now = Environment.TickCount64;
+        lock (_gate)
+        {
+            if (_disposed) return;
+            foreach (var worker in _workers.Values)
+            {
+                if (worker.State != PoolWorker.Stage.Ready || worker.Running.Count > 0) continue;
+                if (now - worker.IdleSince < Settings.IdleTimeout.TotalMilliseconds) continue;
+                worker.State = PoolWorker.Stage.Stopping;
+                worker.Connection!.Send(PoolFrames.Kind.Stop, 0);
+            }
+        }
+    }
+
+    /// <summary>Ends the pool: every queued or running call settles as cancelled, every worker is stopped and its job waited for.</summary>
+    public async Task DisposeAsync()
+    {
+        List<PooledCall> cancelled = new();
+        List<JobRequest> jobs = new();
+        Task gone;
+        lock (_gate)
+        {
+            _disposed = true;
+            _idleTimer.Dispose();
+            cancelled.AddRange(_queue);
+            _queue.Clear();
+            _queuedCpus = 0;
+            foreach (var worker in _workers.Values)
+            {
+                foreach (var call in worker.Running.Values)
+                {
+                    call.Timer?.Dispose();
+                    if (call.State == PooledCall.Stage.Running) cancelled.Add(call);
+                    call.State = PooledCall.Stage.Done;
+                }
+                worker.State = PoolWorker.Stage.Stopping;
+                if (worker.Job is not null) jobs.Add(worker.Job);
+            }
+            _allWorkersGone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_workers.Count == 0) _allWorkersGone.TrySetResult();
+            gone = _allWorkersGone.Task;
+        }
+        foreach (var call in cancelled) call.Future.TrySetCanceled(CancellationToken.None);
+        foreach (var job in jobs) _set.CancelWorkerJob(job);
+        await gone.ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,106 @@
+using FluxApps;
+using FluxApps.TestApps;
+
+namespace FluxApps.Flux.Tests;
+
+/// <summary>Pools on a real two-broker Flux instance: workers are Flux jobs, calls of every kind, worker loss, disposal.</summary>
+public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoBrokerFixture>
+{
+    /// <summary>A runtime of its own on the fixture's instance, with a small pool.</summary>
+    private async Task<FluxAppsRuntime> StartAsync(int workers = 2, int cpus = 1) =>
+        await FluxAppsRuntime.StartAsync(new FluxAppsOptions
+        {
+            Backend = FluxBackend.Flux,
+            FluxUri = fixture.Uri,
+            WorkingDirectory = TestPaths.WorkRoot,
+            Pools = [new FluxPoolOptions { Name = "p", MaxWorkers = workers, CpusPerWorker = cpus }],
+        });
+
+    private static FluxCallOptions In(FluxAppsRuntime rt) => new() { Runtime = rt, Pool = "p" };
+
+    private async Task<string[]> ActiveJobs() =>
+        (await FluxCli.RunAsync(fixture.Uri, "jobs", "-n", "-o", "{id.f58}")).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    [SkippableFact]
+    public async Task PooledCallsOfEveryKindRunInWorkersThatAreFluxJobs()
+    {
+        FluxAvailability.SkipIfAbsent();
+        await using var rt = await StartAsync();
+        var add = Library.AddAsync(40, 2, In(rt));
+        Assert.Equal(42, await add);
+        Assert.Contains(add.JobId!.Value.ToString(), await ActiveJobs()); // the worker job, still running
+        var m = new Measurement("temp", [1.0, double.NaN], Phase.Gas, DateTime.UtcNow, Guid.NewGuid(), TimeSpan.FromSeconds(3), 7) { Tags = ["a", "ü"] };
+        var echoed = await Library.EchoAsync(m, In(rt));
+        Assert.Equal(m.Values, echoed.Values);
+        Assert.Equal(m.Tags, echoed.Tags);
+        Assert.Equal("HELLO", await Library.ShoutAsync("hello", In(rt)));
+        Assert.Equal(6L, await Library.SumLaterAsync([1, 2, 3], In(rt)));
+        var ex = await Assert.ThrowsAsync<FluxAppException>(async () => await Library.FailAsync("nope", In(rt)));
+        Assert.Equal("nope", ex.RemoteMessage);
+        var limit = await Assert.ThrowsAsync<FluxJobException>(async () => await Library.SleepPastLimitAsync(3_000, In(rt)));
+        Assert.Equal(FluxJobFailureKind.TimeLimit, limit.Kind);
+        var lost = await Assert.ThrowsAsync<FluxJobException>(async () => await Library.ExitWithAsync(3, In(rt)));
+        Assert.Equal(FluxJobFailureKind.WorkerLost, lost.Kind);
+        Assert.Equal(3, lost.ExitCode);
+        Assert.Equal(5, await Library.AddAsync(2, 3, In(rt)));
+    }
+
+    [SkippableFact]
+    public async Task FluxCancelOfAWorkerJobFailsItsRunningCallsAndQueuedCallsRunOnAReplacement()
+    {
+        FluxAvailability.SkipIfAbsent();
+        await using var rt = await StartAsync(workers: 1, cpus: 2);
+        var running = new[] { Library.SleepAsync(60_000, In(rt)), Library.SleepAsync(60_000, In(rt)) };
+        var queued = Enumerable.Range(0, 3).Select(i => Library.AddAsync(i, 10, In(rt))).ToArray();
+        await WaitUntil(() => running.All(f => f.State == FluxJobState.Run));
+        var worker = running[0].JobId!.Value;
+        await FluxCli.RunAsync(fixture.Uri, "cancel", worker.ToString());
+        foreach (var call in running)
+        {
+            var ex = await Assert.ThrowsAsync<FluxJobException>(async () => await call);
+            Assert.Equal(FluxJobFailureKind.WorkerLost, ex.Kind);
+        }
+        int[] results = await Task.WhenAll(queued.Select(f => f.AsTask()));
+        Assert.Equal(new[] { 10, 11, 12 }, results);
+        Assert.All(queued, f => Assert.NotEqual(worker, f.JobId));
+    }
+
+    [SkippableFact]
+    public async Task KillingAWorkerProcessFailsItsCallWithWorkerLost()
+    {
+        FluxAvailability.SkipIfAbsent();
+        await using var rt = await StartAsync(workers: 1);
+        var dying = Library.SignalSelfAsync(9, In(rt));
+        var ex = await Assert.ThrowsAsync<FluxJobException>(async () => await dying);
+        Assert.Equal(FluxJobFailureKind.WorkerLost, ex.Kind);
+        Assert.Equal(9, ex.Signal);
+        Assert.Equal(2, await Library.AddAsync(1, 1, In(rt)));
+    }
+
+    [SkippableFact]
+    public async Task DisposingTheRuntimeLeavesNoWorkerJob()
+    {
+        FluxAvailability.SkipIfAbsent();
+        var rt = await StartAsync();
+        var calls = Enumerable.Range(0, 8).Select(i => Library.AddAsync(i, 1, In(rt)).AsTask()).ToArray();
+        await Task.WhenAll(calls);
+        var sleeping = Library.SleepAsync(60_000, In(rt));
+        await WaitUntil(() => sleeping.State == FluxJobState.Run);
+        var workers = rt.Pools.Find("p")!.Workers.Select(w => w.Job.ToString()).ToArray();
+        Assert.NotEmpty(workers);
+        await rt.DisposeAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await sleeping);
+        var active = await ActiveJobs();
+        Assert.All(workers, w => Assert.DoesNotContain(w, active));
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the condition did not hold within 60 s");
+            await Task.Delay(20);
+        }
+    }
+}
