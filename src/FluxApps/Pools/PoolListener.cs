@@ -26,7 +26,7 @@ internal sealed partial class PoolListener : IAsyncDisposable
     /// <summary>Environment variable of a worker: its index, which it repeats in its Hello.</summary>
     public const string WorkerVariable = "FLUXAPPS_POOL_WORKER";
 
-    private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_helloTimeout = TimeSpan.FromSeconds(30);
 
     private readonly Socket _socket;
     private readonly CancellationTokenSource _stop = new();
@@ -86,7 +86,7 @@ internal sealed partial class PoolListener : IAsyncDisposable
             if (!IsSameUser(peer)) return;
             var hello = new byte[PoolFrames.HeaderSize + PoolFrames.SecretSize + 4];
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            timeout.CancelAfter(HelloTimeout);
+            timeout.CancelAfter(s_helloTimeout);
             int read = 0;
             while (read < hello.Length)
             {

@@ -361,7 +361,7 @@ internal sealed class WorkerPool
     }
 
     /// <summary>How long a worker whose connection broke has to end by itself (so its exit status is known) before its job is cancelled.</summary>
-    private static readonly TimeSpan LostConnectionGrace = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan s_lostConnectionGrace = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// The worker's connection ended: it takes no more calls. A worker that died ends its job by itself (and that
@@ -382,7 +382,7 @@ internal sealed class WorkerPool
             if (alive) pool._set.CancelWorkerJob(lost.Job!);
         }, (this, worker), Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         worker.LostTimer = timer;
-        timer.Change(LostConnectionGrace, Timeout.InfiniteTimeSpan);
+        timer.Change(s_lostConnectionGrace, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>The backend's report that a worker's job ended: fail the calls it ran, start a replacement if calls wait.</summary>
