@@ -198,6 +198,55 @@ public sealed class PackageTests(ITestOutputHelper output) : IClassFixture<Packe
     }
 
     [Fact]
+    public void HostingPackageAloneGivesAHostedRuntimeTheGeneratorAndBinding()
+    {
+        using (var zip = ZipFile.OpenRead(PackedFeed.HostingPackage))
+        {
+            Assert.NotNull(zip.GetEntry("lib/net10.0/FluxApps.Hosting.dll"));
+            Assert.NotNull(zip.GetEntry("PACKAGE.md"));
+            XDocument nuspec;
+            using (var stream = zip.GetEntry("FluxApps.Hosting.nuspec")!.Open()) nuspec = XDocument.Load(stream);
+            var fluxApps = nuspec.Descendants().Single(e => e.Name.LocalName == "dependency" && (string?)e.Attribute("id") == "FluxApps");
+            // The dependency must not exclude analyzers, or a project referencing only FluxApps.Hosting gets no stubs.
+            Assert.DoesNotContain("Analyzers", (string?)fluxApps.Attribute("exclude") ?? "");
+        }
+        // Only FluxApps.Hosting (and the host itself) referenced: FluxApps, its generator and analyzers come with it.
+        string dir = PackedFeed.NewConsumer("HostedConsumer", HostedProgram,
+            extra: "<PackageReference Include=\"Microsoft.Extensions.Hosting\" Version=\"10.0.0\" />", package: "FluxApps.Hosting");
+        var (code, text) = PackedFeed.Dotnet(dir, "run", "-c", "Release", "--", "--FluxApps:Backend=Local", "--FluxApps:LocalCores=2");
+        output.WriteLine(text);
+        Assert.True(code == 0, text);
+        Assert.Contains("backend=Local cores=2 pin=False", text);
+        Assert.Contains("default=True", text);
+        Assert.Contains("add=5", text);
+        Assert.Contains("disposed=True", text);
+        Assert.Contains("done", text);
+    }
+
+    private const string HostedProgram = """
+        using FluxApps;
+        using Microsoft.Extensions.DependencyInjection;
+        using Microsoft.Extensions.Hosting;
+
+        var builder = Host.CreateApplicationBuilder(args);
+        builder.Services.AddFluxApps(o => o.PinWorkers = false);
+        using var host = builder.Build();
+        await host.StartAsync();
+        var runtime = host.Services.GetRequiredService<FluxAppsRuntime>();
+        Console.WriteLine($"backend={runtime.Backend} cores={runtime.Options.LocalCores} pin={runtime.Options.PinWorkers}");
+        Console.WriteLine("default=" + ReferenceEquals(runtime, FluxAppsRuntime.Default));
+        Console.WriteLine("add=" + await Apps.AddAsync(2, 3));
+        await host.StopAsync();
+        Console.WriteLine("disposed=" + !Directory.Exists(runtime.WorkingDirectory));
+        Console.WriteLine("done");
+
+        public static partial class Apps
+        {
+            [FluxApp] public static int Add(int a, int b) => a + b;
+        }
+        """;
+
+    [Fact]
     public void InvalidAppInAConsumerIsACompileErrorFromThePackagedAnalyzer()
     {
         string dir = PackedFeed.NewConsumer("Invalid", """
@@ -272,12 +321,16 @@ public sealed class PackedFeed : IDisposable
     public static readonly string Root = Path.Combine(Path.GetTempPath(), "fluxapps-package-" + Guid.NewGuid().ToString("N")[..8]);
     public static string Feed => Path.Combine(Root, "feed");
     public static string Package => Path.Combine(Feed, "FluxApps.0.1.0.nupkg");
+    public static string HostingPackage => Path.Combine(Feed, "FluxApps.Hosting.0.1.0.nupkg");
 
     public PackedFeed()
     {
         Directory.CreateDirectory(Feed);
         var (code, text) = Dotnet(RepoRoot(), "pack", "src/FluxApps/FluxApps.csproj", "-c", "Release", "-o", Feed);
         Assert.True(code == 0, "dotnet pack failed:\n" + text);
+        // The hosting package, into the same feed (FluxApps is built already: this only adds the small assembly).
+        (code, text) = Dotnet(RepoRoot(), "pack", "src/FluxApps.Hosting/FluxApps.Hosting.csproj", "-c", "Release", "-o", Feed);
+        Assert.True(code == 0, "dotnet pack of FluxApps.Hosting failed:\n" + text);
         // A class library that consumers reference: apps there must run too.
         string lib = Path.Combine(Root, "Library");
         Directory.CreateDirectory(lib);
@@ -291,7 +344,7 @@ public sealed class PackedFeed : IDisposable
             """);
     }
 
-    public static string ProjectFile(string name, string extra = "") => $"""
+    public static string ProjectFile(string name, string extra = "", string package = "FluxApps") => $"""
         <Project Sdk="Microsoft.NET.Sdk">
           <PropertyGroup>
             <TargetFramework>net10.0</TargetFramework>
@@ -302,18 +355,18 @@ public sealed class PackedFeed : IDisposable
             <RestorePackagesPath>{Path.Combine(Root, "packages")}</RestorePackagesPath>
           </PropertyGroup>
           <ItemGroup>
-            <PackageReference Include="FluxApps" Version="0.1.0" />
+            <PackageReference Include="{package}" Version="0.1.0" />
             {extra}
           </ItemGroup>
         </Project>
         """;
 
-    public static string NewConsumer(string name, string program)
+    public static string NewConsumer(string name, string program, string extra = "", string package = "FluxApps")
     {
         string dir = Path.Combine(Root, name);
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, name + ".csproj"),
-            ProjectFile(name, name == "Consumer" ? "<ProjectReference Include=\"../Library/Library.csproj\" />" : ""));
+            ProjectFile(name, name == "Consumer" ? "<ProjectReference Include=\"../Library/Library.csproj\" />" : extra, package));
         File.WriteAllText(Path.Combine(dir, "Program.cs"), program);
         return dir;
     }

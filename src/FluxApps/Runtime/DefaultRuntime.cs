@@ -14,12 +14,18 @@ internal static class DefaultRuntime
     private static readonly object s_startGate = new();
     private static FluxAppsRuntime? s_default;
     private static bool s_processExitHooked;
+    // Runtimes owned by running hosts (FluxApps.Hosting), latest last: while one runs it is the default.
+    private static readonly System.Collections.Generic.List<FluxAppsRuntime> s_hosted = [];
 
     /// <summary>The default runtime, started now (blocking this caller until its backend is ready) when there is none.</summary>
     public static FluxAppsRuntime Get()
     {
         lock (s_gate)
         {
+            for (int i = s_hosted.Count - 1; i >= 0; i--)
+            {
+                if (!s_hosted[i].IsDisposed) return s_hosted[i];
+            }
             if (s_default is { IsDisposed: false }) return s_default;
         }
         // One implicit start at a time; callers that arrive meanwhile wait and share it.
@@ -63,6 +69,21 @@ internal static class DefaultRuntime
         {
             if (ReferenceEquals(s_default, runtime)) s_default = null;
         }
+    }
+
+    /// <summary>
+    /// A host's runtime becomes the default while the host runs, ahead of any other (FluxApps.Hosting sets it
+    /// when the host starts and <see cref="EndHosted"/> clears it when the host stops).
+    /// </summary>
+    public static void BeginHosted(FluxAppsRuntime runtime)
+    {
+        lock (s_gate) s_hosted.Add(runtime);
+    }
+
+    /// <summary>A host's runtime stops being the default.</summary>
+    public static void EndHosted(FluxAppsRuntime runtime)
+    {
+        lock (s_gate) s_hosted.Remove(runtime);
     }
 
     private static void HookProcessExit()
