@@ -94,6 +94,65 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
         Assert.All(workers, w => Assert.DoesNotContain(w, active));
     }
 
+    /// <summary>The broker ranks a job runs on, as <c>flux jobs -o {ranks}</c> prints them.</summary>
+    private async Task<string> RanksOf(FluxJobId job) => (await FluxCli.RunAsync(fixture.Uri, "jobs", "-a", "-n", "-o", "{ranks}", job.ToString())).Trim();
+
+    /// <summary>Options of a call that holds a whole worker of a pool whose workers hold a node's cores each.</summary>
+    private static FluxCallOptions Whole(FluxAppsRuntime rt) => new() { Runtime = rt, Pool = "p", Cpus = Environment.ProcessorCount };
+
+    [SkippableFact]
+    public async Task WorkersRunOnEveryBrokerRankAndCallsCompleteOnTheRankOtherThanTheClients()
+    {
+        FluxAvailability.SkipIfAbsent();
+        // Two workers holding a node's cores each: one per broker, so one runs on rank 1 (the client is on rank 0).
+        await using var rt = await StartAsync(workers: 2, cpus: Environment.ProcessorCount);
+        var sleeping = new[] { Library.SleepAsync(1_500, Whole(rt)), Library.SleepAsync(1_500, Whole(rt)) };
+        await WaitUntil(() => sleeping.All(f => f.State == FluxJobState.Run));
+        var ranks = new HashSet<string>();
+        foreach (var call in sleeping) ranks.Add(await RanksOf(call.JobId!.Value));
+        Assert.Equal(new HashSet<string> { "0", "1" }, ranks);
+        Assert.Equal(new[] { 1_500, 1_500 }, await Task.WhenAll(sleeping.Select(f => f.AsTask())));
+        // Every call completes wherever it runs, both workers busy at once.
+        var adds = Enumerable.Range(0, 200).Select(i => Library.AddAsync(i, 1, In(rt)).AsTask()).ToArray();
+        Assert.Equal(Enumerable.Range(1, 200), await Task.WhenAll(adds));
+        var remote = Library.SleepAsync(10, Whole(rt));
+        var other = Library.SleepAsync(10, Whole(rt));
+        await Task.WhenAll(remote.AsTask(), other.AsTask());
+        Assert.Contains("1", new[] { await RanksOf(remote.JobId!.Value), await RanksOf(other.JobId!.Value) });
+    }
+
+    [SkippableFact]
+    public async Task FluxCancelOfAWorkerOnARemoteRankFailsExactlyItsCallsAndQueuedCallsRunOnAReplacement()
+    {
+        FluxAvailability.SkipIfAbsent();
+        int cores = Environment.ProcessorCount;
+        await using var rt = await StartAsync(workers: 2, cpus: cores);
+        var running = Enumerable.Range(0, 2 * cores).Select(_ => Library.SleepAsync(60_000, In(rt))).ToArray();
+        await WaitUntil(() => running.All(f => f.State == FluxJobState.Run));
+        var queued = Enumerable.Range(0, 3).Select(i => Library.AddAsync(i, 10, In(rt))).ToArray();
+        FluxJobId? remote = null;
+        foreach (var job in running.Select(f => f.JobId!.Value).Distinct())
+            if (await RanksOf(job) == "1") remote = job;
+        Assert.NotNull(remote);
+        var onRemote = running.Where(f => f.JobId == remote).ToArray();
+        var elsewhere = running.Where(f => f.JobId != remote).ToArray();
+        Assert.Equal(cores, onRemote.Length);
+        await FluxCli.RunAsync(fixture.Uri, "cancel", remote.Value.ToString());
+        foreach (var call in onRemote)
+        {
+            var ex = await Assert.ThrowsAsync<FluxJobException>(async () => await call);
+            Assert.Equal(FluxJobFailureKind.WorkerLost, ex.Kind);
+        }
+        int[] results = await Task.WhenAll(queued.Select(f => f.AsTask()));
+        Assert.Equal(new[] { 10, 11, 12 }, results);
+        Assert.All(queued, f => Assert.NotEqual(remote, f.JobId));
+        Assert.All(elsewhere, f => Assert.Equal(FluxJobState.Run, f.State));
+        var worker = rt.Pools.Find("p")!.Workers.Select(w => w.Job.ToString()).ToArray();
+        await rt.DisposeAsync();
+        var active = await ActiveJobs();
+        Assert.All(worker, w => Assert.DoesNotContain(w, active));
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);

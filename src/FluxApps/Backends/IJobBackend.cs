@@ -18,6 +18,12 @@ internal interface IJobBackend : IAsyncDisposable
     /// </summary>
     (int MaxWorkers, int CpusPerWorker) DefaultPoolShape { get; }
 
+    /// <summary>
+    /// The transport between a pool's client and its workers here: by default a Unix socket in the run directory
+    /// (workers on this machine); the Flux backend uses Flux messaging, which reaches every node of the instance.
+    /// </summary>
+    Pools.IPoolTransport CreatePoolTransport(string runDirectory) => new Pools.PoolListener(runDirectory);
+
     /// <summary>Queues a job; its outcome arrives through <see cref="JobRequest.Completed"/>, exactly once.</summary>
     void Submit(JobRequest job);
 

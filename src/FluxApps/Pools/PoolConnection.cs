@@ -14,7 +14,7 @@ namespace FluxApps.Pools;
 /// of calls or results costs a few system calls, not one each); a read loop hands each whole frame to
 /// <see cref="FrameReceived"/>. <see cref="Closed"/> fires once, when the peer goes or the connection fails.
 /// </summary>
-internal sealed class PoolConnection : IAsyncDisposable
+internal sealed class PoolConnection : IPoolChannel
 {
     public delegate void FrameHandler(PoolFrames.Kind kind, long id, ReadOnlySequence<byte> body);
 

@@ -15,7 +15,7 @@ namespace FluxApps.Pools;
 /// (<c>SO_PEERCRED</c>) and open with a Hello frame that carries the runtime's secret (compared in constant
 /// time). A connection that fails any of this is closed without a word. Accepted ones go to <see cref="Accepted"/>.
 /// </summary>
-internal sealed partial class PoolListener : IAsyncDisposable
+internal sealed partial class PoolListener : IPoolTransport
 {
     /// <summary>Environment variable of a worker: the socket to connect to.</summary>
     public const string SocketVariable = "FLUXAPPS_POOL_SOCKET";
@@ -55,7 +55,14 @@ internal sealed partial class PoolListener : IAsyncDisposable
     public byte[] Secret { get; }
 
     /// <summary>An authenticated worker connected: its index, pid and socket (the Hello already read). Returns false to refuse it.</summary>
-    public Func<long, int, Socket, bool>? Accepted { get; set; }
+    public Func<long, int, IPoolChannel, bool>? Accepted { get; set; }
+
+    public System.Collections.Generic.IReadOnlyDictionary<string, string?> WorkerEnvironment(long worker) => new System.Collections.Generic.Dictionary<string, string?>
+    {
+        [SocketVariable] = SocketPath,
+        [SecretVariable] = Convert.ToHexString(Secret),
+        [WorkerVariable] = worker.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
 
     private async Task AcceptAsync()
     {
@@ -99,7 +106,8 @@ internal sealed partial class PoolListener : IAsyncDisposable
             var secret = hello.AsSpan(PoolFrames.HeaderSize, PoolFrames.SecretSize);
             if (!CryptographicOperations.FixedTimeEquals(secret, Secret)) return;
             int pid = BinaryPrimitives.ReadInt32LittleEndian(hello.AsSpan(PoolFrames.HeaderSize + PoolFrames.SecretSize));
-            accepted = Accepted?.Invoke(worker, pid, peer) ?? false;
+            var connection = new PoolConnection(peer);
+            accepted = Accepted?.Invoke(worker, pid, connection) ?? false;
         }
         catch (Exception)
         {

@@ -11,7 +11,7 @@ namespace FluxApps.Pools;
 
 /// <summary>
 /// The pools of one runtime: created on first use by name (<see cref="PoolSettings.Resolve"/>), sharing one
-/// listener that workers dial into, and the backend their worker jobs run on. Disposing it ends every pool.
+/// transport that workers reach the client by, and the backend their worker jobs run on. Disposing it ends every pool.
 /// </summary>
 internal sealed class PoolSet : IAsyncDisposable
 {
@@ -21,7 +21,7 @@ internal sealed class PoolSet : IAsyncDisposable
     private readonly string _root;
     private readonly ConcurrentDictionary<string, WorkerPool> _pools = new(StringComparer.Ordinal);
     private readonly object _gate = new();
-    private PoolListener? _listener;
+    private IPoolTransport? _transport;
     private long _workerIds;
     private bool _disposed;
 
@@ -47,7 +47,11 @@ internal sealed class PoolSet : IAsyncDisposable
             if (_disposed) throw new ObjectDisposedException(nameof(FluxAppsRuntime), "This FluxAppsRuntime was disposed; start a new one.");
             var (workers, cpus) = _backend.DefaultPoolShape;
             pool = new WorkerPool(this, PoolSettings.Resolve(name, _options.Pools, workers, cpus));
-            _listener ??= new PoolListener(_root) { Accepted = Accepted };
+            if (_transport is null)
+            {
+                _transport = _backend.CreatePoolTransport(_root);
+                _transport.Accepted = Accepted;
+            }
             _pools[name] = pool;
             return pool;
         }
@@ -56,11 +60,11 @@ internal sealed class PoolSet : IAsyncDisposable
     /// <summary>A pool by name if it exists (tests).</summary>
     internal WorkerPool? Find(string name) => _pools.TryGetValue(name, out var pool) ? pool : null;
 
-    private bool Accepted(long worker, int pid, System.Net.Sockets.Socket socket)
+    private bool Accepted(long worker, int pid, IPoolChannel channel)
     {
         // Worker indexes are unique in the runtime (NextWorkerIndex): exactly one pool knows each.
         foreach (var pool in _pools.Values)
-            if (pool.Connected(worker, pid, socket)) return true;
+            if (pool.Connected(worker, pid, channel)) return true;
         return false;
     }
 
@@ -75,11 +79,8 @@ internal sealed class PoolSet : IAsyncDisposable
         Directory.CreateDirectory(directory);
         var resources = new JobResources(settings.CpusPerWorker, settings.GpusPerWorker, 1, 0, false, settings.TimeLimit, settings.TimeLimitSeconds,
             settings.Queue, 16, workerApp.Name!);
-        var environment = new Dictionary<string, string?>
+        var environment = new Dictionary<string, string?>(_transport!.WorkerEnvironment(worker.Index))
         {
-            [PoolListener.SocketVariable] = _listener!.SocketPath,
-            [PoolListener.SecretVariable] = Convert.ToHexString(_listener.Secret),
-            [PoolListener.WorkerVariable] = worker.Index.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [WorkerCommand.JobDirectoryVariable] = directory,
         };
         var command = _worker.ForPool();
@@ -118,6 +119,6 @@ internal sealed class PoolSet : IAsyncDisposable
     {
         lock (_gate) _disposed = true;
         await Task.WhenAll(_pools.Values.Select(p => p.DisposeAsync())).ConfigureAwait(false);
-        if (_listener is not null) await _listener.DisposeAsync().ConfigureAwait(false);
+        if (_transport is not null) await _transport.DisposeAsync().ConfigureAwait(false);
     }
 }

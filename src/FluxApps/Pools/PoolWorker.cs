@@ -23,7 +23,7 @@ internal sealed class PoolWorker(long index, int cpus, int gpus)
     public long Index { get; } = index;
     public Stage State { get; set; } = Stage.Starting;
     public JobRequest? Job { get; set; }
-    public PoolConnection? Connection { get; set; }
+    public IPoolChannel? Connection { get; set; }
     public int Pid { get; set; }
 
     /// <summary>Cancels its job if it outlives its broken connection.</summary>

@@ -4,7 +4,6 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Net.Sockets;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
@@ -206,10 +205,9 @@ internal sealed class WorkerPool
         }, (_set, worker.Job), preferLocal: false);
     }
 
-    /// <summary>A worker dialled in and proved it holds the secret; false when the pool does not know it (or is ending).</summary>
-    public bool Connected(long index, int pid, Socket socket)
+    /// <summary>A worker reached the client through the transport and proved it holds the secret; false when the pool does not know it (or is ending).</summary>
+    public bool Connected(long index, int pid, IPoolChannel connection)
     {
-        var connection = new PoolConnection(socket);
         lock (_gate)
         {
             if (_disposed || !_workers.TryGetValue(index, out var worker) || worker.State != PoolWorker.Stage.Starting) return false;

@@ -21,7 +21,7 @@ internal static class PoolWorkerHost
 {
     private static readonly ConcurrentDictionary<long, CancellationTokenSource> s_running = new();
     private static readonly TaskCompletionSource<int> s_exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private static PoolConnection? s_connection;
+    private static IPoolChannel? s_connection;
     private static int[] s_gpus = Array.Empty<int>();
     private static int s_stopping;
 
@@ -29,13 +29,14 @@ internal static class PoolWorkerHost
     public static int Run()
     {
         string? socketPath = Environment.GetEnvironmentVariable(PoolListener.SocketVariable);
+        string? fluxService = Environment.GetEnvironmentVariable(Backends.Flux.FluxPoolTransport.ServiceVariable);
         string? secretHex = Environment.GetEnvironmentVariable(PoolListener.SecretVariable);
         long index = FluxWorker.ParseNonNegative(Environment.GetEnvironmentVariable(PoolListener.WorkerVariable), -1);
         // The app's own children must not inherit the secret.
         Environment.SetEnvironmentVariable(PoolListener.SecretVariable, null);
-        if (string.IsNullOrEmpty(socketPath) || string.IsNullOrEmpty(secretHex) || index < 0)
+        if ((string.IsNullOrEmpty(socketPath) && string.IsNullOrEmpty(fluxService)) || string.IsNullOrEmpty(secretHex) || index < 0)
         {
-            Console.Error.WriteLine($"FluxApps pool worker: {PoolListener.SocketVariable}, {PoolListener.SecretVariable} and {PoolListener.WorkerVariable} must be set.");
+            Console.Error.WriteLine($"FluxApps pool worker: {PoolListener.SocketVariable} (or {Backends.Flux.FluxPoolTransport.ServiceVariable}), {PoolListener.SecretVariable} and {PoolListener.WorkerVariable} must be set.");
             return FluxWorker.WorkerFailedExitCode;
         }
         string? jobDirectory = Environment.GetEnvironmentVariable(WorkerCommand.JobDirectoryVariable);
@@ -49,19 +50,8 @@ internal static class PoolWorkerHost
         ThreadPool.SetMinThreads(Math.Max(workers, cores * 4 + 4), io);
         CallConsole.Install();
 
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            socket.Connect(new UnixDomainSocketEndPoint(socketPath));
-            socket.Send(PoolListener.BuildHello(index, Convert.FromHexString(secretHex), Environment.ProcessId));
-        }
-        catch (Exception ex) when (ex is SocketException or FormatException)
-        {
-            Console.Error.WriteLine($"FluxApps pool worker: cannot reach the client at {socketPath}: {ex.Message}");
-            socket.Dispose();
-            return FluxWorker.WorkerFailedExitCode;
-        }
-        var connection = new PoolConnection(socket);
+        var connection = Connect(socketPath, fluxService, secretHex, index);
+        if (connection is null) return FluxWorker.WorkerFailedExitCode;
         s_connection = connection;
         connection.FrameReceived = OnFrame;
         // The client went away (ended, crashed): nothing here is wanted any more.
@@ -70,6 +60,36 @@ internal static class PoolWorkerHost
         int code = s_exit.Task.GetAwaiter().GetResult();
         Environment.ExitCode = code;
         return code;
+    }
+
+    /// <summary>Reaches the client: over Flux messaging when a Flux service is named, else over the Unix socket; null (reported) when it cannot.</summary>
+    private static IPoolChannel? Connect(string? socketPath, string? fluxService, string secretHex, long index)
+    {
+        if (!string.IsNullOrEmpty(fluxService))
+        {
+            try
+            {
+                return Backends.Flux.FluxPoolWorkerChannel.Connect(fluxService, Convert.FromHexString(secretHex), index);
+            }
+            catch (Exception ex)
+            {
+                Console.Error.WriteLine($"FluxApps pool worker: cannot reach the client's Flux service {fluxService}: {ex.Message}");
+                return null;
+            }
+        }
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(socketPath!));
+            socket.Send(PoolListener.BuildHello(index, Convert.FromHexString(secretHex), Environment.ProcessId));
+        }
+        catch (Exception ex) when (ex is SocketException or FormatException)
+        {
+            Console.Error.WriteLine($"FluxApps pool worker: cannot reach the client at {socketPath}: {ex.Message}");
+            socket.Dispose();
+            return null;
+        }
+        return new PoolConnection(socket);
     }
 
     private static void OnFrame(PoolFrames.Kind kind, long id, ReadOnlySequence<byte> body)

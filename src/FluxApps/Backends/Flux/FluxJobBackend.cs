@@ -34,6 +34,7 @@ internal sealed class FluxJobBackend : IJobBackend
     private int _outstandingCancels;
     private TaskCompletionSource? _drained;
     private int _disposed;
+    private volatile FluxPoolTransport? _poolTransport;
 
     /// <summary>
     /// A backend on an open session (it owns the session from here on), starting <paramref name="worker"/> for app
@@ -61,6 +62,14 @@ internal sealed class FluxJobBackend : IJobBackend
     public (int MaxWorkers, int CpusPerWorker) DefaultPoolShape =>
         (int.TryParse(_session.Connection.Size, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int brokers) && brokers > 0 ? brokers : 1,
             Environment.ProcessorCount);
+
+    /// <summary>Pools reach their workers through Flux messaging: workers may run on any node of the instance.</summary>
+    public Pools.IPoolTransport CreatePoolTransport(string runDirectory)
+    {
+        var transport = new FluxPoolTransport(_session.Connection);
+        _poolTransport = transport;
+        return transport;
+    }
 
     /// <summary>The connection (for tests and diagnostics).</summary>
     internal FluxConnection Connection => _session.Connection;
@@ -526,6 +535,7 @@ internal sealed class FluxJobBackend : IJobBackend
     /// <summary>On the reactor thread, after the reactor stopped: destroy every future, settle every job.</summary>
     private void OnClosing(string? failure)
     {
+        _poolTransport?.OnReactorClosing();
         foreach (var fj in new List<FluxJob>(_live))
         {
             if (fj.SubmitFuture != 0) { FluxNative.flux_future_destroy(fj.SubmitFuture); fj.SubmitFuture = 0; }

@@ -122,6 +122,68 @@ internal static unsafe partial class FluxNative
     [LibraryImport(Library, SetLastError = true)]
     public static partial nint flux_job_set_urgency(nint h, ulong id, int urgency);
 
+    // Services, message handlers and RPCs (pools: a worker's service, reached with flux_rpc_raw at its rank)
+
+    public const int ENOSYS = 38;
+    public const int EPERM = 1;
+    public const int FLUX_MSGTYPE_REQUEST = 0x01;
+    public const uint FLUX_NODEID_ANY = 0xFFFFFFFF;
+    public const uint FLUX_ROLE_USER = 2;
+
+    /// <summary>struct flux_match, passed by value: <c>{ int typemask; uint32_t matchtag; const char *topic_glob; }</c>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct FluxMatch
+    {
+        public int TypeMask;
+        public uint MatchTag;
+        public byte* TopicGlob;
+    }
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int flux_get_rank(nint h, uint* rank);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial nint flux_service_register(nint h, string name);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial nint flux_msg_handler_create(nint h, FluxMatch match, delegate* unmanaged[Cdecl]<nint, nint, nint, nint, void> callback, nint arg);
+
+    [LibraryImport(Library)]
+    public static partial void flux_msg_handler_start(nint mh);
+
+    [LibraryImport(Library)]
+    public static partial void flux_msg_handler_stop(nint mh);
+
+    [LibraryImport(Library)]
+    public static partial void flux_msg_handler_destroy(nint mh);
+
+    [LibraryImport(Library)]
+    public static partial void flux_msg_handler_allow_rolemask(nint mh, uint rolemask);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int flux_request_decode_raw(nint msg, byte** topic, void** data, nuint* len);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int flux_respond_raw(nint h, nint request, void* data, int len);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int flux_respond_error(nint h, nint request, int errnum, byte* errstr);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial nint flux_rpc_raw(nint h, byte* topic, void* data, nuint len, uint nodeid, int flags);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int flux_rpc_get_raw(nint f, void** data, nuint* len);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int flux_msg_get_userid(nint msg, uint* userid);
+
+    [LibraryImport(Library)]
+    public static partial nint flux_msg_incref(nint msg);
+
+    [LibraryImport(Library)]
+    public static partial void flux_msg_decref(nint msg);
+
     /// <summary>The error text of a failed future: Flux's own message, else strerror(errno).</summary>
     public static string ErrorText(nint future, int errno)
     {
@@ -148,6 +210,9 @@ internal static unsafe partial class Errno
 
     [LibraryImport("libc")]
     public static partial int close(int fd);
+
+    [LibraryImport("libc")]
+    public static partial uint geteuid();
 
     [LibraryImport("libc")]
     private static partial nint strerror(int errnum);
