@@ -37,10 +37,17 @@ public static class FluxAppRegistry
     /// Registers a <see cref="FluxWorkerStartupAttribute"/> method of an assembly: a worker process runs each once,
     /// before its first call (<see cref="RunWorkerStartups"/>).
     /// </summary>
-    public static void RegisterWorkerStartup(Func<ValueTask> startup)
+    public static void RegisterWorkerStartup(Func<ValueTask> startup) => RegisterWorkerStartup("a [FluxWorkerStartup] method", startup);
+
+    /// <summary>
+    /// Registers a <see cref="FluxWorkerStartupAttribute"/> method by name (its type and method, as a failure names it):
+    /// a worker process runs each once, before its first call (<see cref="RunWorkerStartups"/>).
+    /// </summary>
+    public static void RegisterWorkerStartup(string name, Func<ValueTask> startup)
     {
+        ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(startup);
-        lock (s_gate) s_startups.Add(new Startup(startup));
+        lock (s_gate) s_startups.Add(new Startup(name, startup));
     }
 
     /// <summary>Runs every registered worker start-up method not run yet in this process (once each, in registration order); rethrows the first failure on every later call.</summary>
@@ -117,7 +124,7 @@ public static class FluxAppRegistry
     }
 
     /// <summary>One start-up method: run once; its failure is kept and rethrown to every call that needs it.</summary>
-    private sealed class Startup(Func<ValueTask> run)
+    private sealed class Startup(string name, Func<ValueTask> run)
     {
         private readonly object _gate = new();
         private bool _done;
@@ -141,8 +148,12 @@ public static class FluxAppRegistry
                     }
                 }
                 if (_failure is not null)
-                    throw new InvalidOperationException($"a [FluxWorkerStartup] method of this worker failed: {_failure.Message}", _failure);
+                    throw new FluxWorkerStartupException(
+                        $"the worker's start-up method {name} ([FluxWorkerStartup]) threw {_failure.GetType().FullName}: {_failure.Message}", _failure);
             }
         }
     }
 }
+
+/// <summary>A <see cref="FluxWorkerStartupAttribute"/> method of the worker threw: no call runs in that worker process.</summary>
+internal sealed class FluxWorkerStartupException(string message, Exception inner) : InvalidOperationException(message, inner);
