@@ -23,14 +23,14 @@ public static class FluxAppRegistry
     public static void Register(FluxAppDescriptor app, FluxAppEntryPoint entryPoint)
     {
         ArgumentNullException.ThrowIfNull(entryPoint);
-        Add(new Registration(app, entryPoint, (arguments, result, _) => entryPoint(arguments, result)));
+        Add(new Registration(app, entryPoint, (arguments, result, _) => entryPoint(arguments, result), takesToken: false));
     }
 
     /// <summary>Registers an app whose generated entry point takes the call's cancellation token.</summary>
     public static void Register(FluxAppDescriptor app, FluxAppCancellableEntryPoint entryPoint)
     {
         ArgumentNullException.ThrowIfNull(entryPoint);
-        Add(new Registration(app, (arguments, result) => entryPoint(arguments, result, CancellationToken.None), entryPoint));
+        Add(new Registration(app, (arguments, result) => entryPoint(arguments, result, CancellationToken.None), entryPoint, takesToken: true));
     }
 
     /// <summary>
@@ -103,6 +103,19 @@ public static class FluxAppRegistry
         return registration is not null;
     }
 
+    /// <summary>
+    /// Whether the registered app <paramref name="appId"/> takes the call's cancellation token (its generated entry point is
+    /// cancellable): such an app can end cleanly when asked (SIGTERM in a job of its own) before it is killed.
+    /// </summary>
+    internal static bool TakesCancellationToken(string appId)
+    {
+        lock (s_gate)
+        {
+            int index = IndexOf(appId);
+            return index >= 0 && s_apps[index].TakesToken;
+        }
+    }
+
     /// <summary>Number of registered apps.</summary>
     public static int Count
     {
@@ -116,8 +129,9 @@ public static class FluxAppRegistry
         return -1;
     }
 
-    private sealed class Registration(FluxAppDescriptor app, FluxAppEntryPoint entryPoint, FluxAppCancellableEntryPoint cancellable)
+    private sealed class Registration(FluxAppDescriptor app, FluxAppEntryPoint entryPoint, FluxAppCancellableEntryPoint cancellable, bool takesToken)
     {
+        public bool TakesToken { get; } = takesToken;
         public FluxAppDescriptor App { get; } = app;
         public FluxAppEntryPoint EntryPoint { get; } = entryPoint;
         public FluxAppCancellableEntryPoint CancellableEntryPoint { get; } = cancellable;
