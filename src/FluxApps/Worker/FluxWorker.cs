@@ -25,6 +25,9 @@ public static class FluxWorker
     /// <summary>Exit code of a rank that could not run the app (its error report is written).</summary>
     public const int WorkerFailedExitCode = 2;
 
+    /// <summary>SIGALRM on Linux: what Flux sends a job that passed its time limit.</summary>
+    private const int SigAlrm = 14;
+
     // 1 once a module initializer has taken this process's job: nested or later initializers leave it alone.
     private static int s_workerClaimed;
 
@@ -130,12 +133,12 @@ public static class FluxWorker
             // backend and by Flux's job shell) cancels it, so the app can end cleanly. Other apps keep the default,
             // which ends the process at once; registering costs their start-up nothing.
             using var cancellation = FluxAppRegistry.TakesCancellationToken(header.AppId) ? new CancellationTokenSource() : null;
-            using var sigterm = cancellation is null ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+            Action<PosixSignalContext> cancel = context =>
             {
                 context.Cancel = true; // the app ends on its token; the sender's SIGKILL follows if it does not
                 try
                 {
-                    cancellation.Cancel();
+                    cancellation!.Cancel();
                 }
                 catch (AggregateException ex)
                 {
@@ -145,7 +148,10 @@ public static class FluxWorker
                 {
                     // the call is already over
                 }
-            });
+            };
+            using var sigterm = cancellation is null ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, cancel);
+            // Flux's job shell signals a job past its time limit with SIGALRM (then SIGKILL after its kill-timeout).
+            using var sigalrm = cancellation is null ? null : PosixSignalRegistration.Create((PosixSignal)SigAlrm, cancel);
             result = Payload.BeginResult();
             var pending = entry(arguments, result, cancellation?.Token ?? CancellationToken.None);
             if (!pending.IsCompletedSuccessfully) pending.AsTask().GetAwaiter().GetResult();
