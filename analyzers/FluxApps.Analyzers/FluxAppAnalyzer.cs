@@ -12,7 +12,7 @@ using Microsoft.CodeAnalysis.Operations;
 namespace FluxApps.Analyzers;
 
 /// <summary>
-/// Reports every rule a [FluxApp] method breaks (FLUX001–FLUX011, FLUX020–FLUX023). The rules
+/// Reports every rule a [FluxApp] method breaks (FLUX001–FLUX011, FLUX020–FLUX023) and a [FluxWorkerStartup] method (FLUX024). The rules
 /// themselves are <see cref="FluxAppValidation.Validate"/>, the function the generator runs
 /// before emitting anything, so a method is reported exactly when it gets no stub.
 /// </summary>
@@ -33,7 +33,13 @@ public sealed class FluxAppAnalyzer : DiagnosticAnalyzer
             if (appAttribute is null) return; // FluxApps is not referenced: nothing to check
             AttributeData? cluster = FindClusterAttribute(start.Compilation);
 
-            start.RegisterSymbolAction(context => AnalyzeMethod(context, (IMethodSymbol)context.Symbol, appAttribute, cluster), SymbolKind.Method);
+            var startupAttribute = start.Compilation.GetTypeByMetadataName(FluxWorkerStartupValidation.AttributeMetadataName);
+
+            start.RegisterSymbolAction(context =>
+            {
+                AnalyzeMethod(context, (IMethodSymbol)context.Symbol, appAttribute, cluster);
+                AnalyzeStartup(context.ReportDiagnostic, (IMethodSymbol)context.Symbol, startupAttribute);
+            }, SymbolKind.Method);
             start.RegisterSymbolAction(context => AnalyzeType(context, (INamedTypeSymbol)context.Symbol, appAttribute), SymbolKind.NamedType);
             // Local functions and lambdas are not member symbols: find them through operations.
             start.RegisterOperationAction(context =>
@@ -44,7 +50,9 @@ public sealed class FluxAppAnalyzer : DiagnosticAnalyzer
                     IAnonymousFunctionOperation lambda => lambda.Symbol,
                     _ => null,
                 };
-                if (function is not null) AnalyzeMethod(context.ReportDiagnostic, function, appAttribute, cluster, context.CancellationToken);
+                if (function is null) return;
+                AnalyzeMethod(context.ReportDiagnostic, function, appAttribute, cluster, context.CancellationToken);
+                AnalyzeStartup(context.ReportDiagnostic, function, startupAttribute);
             }, OperationKind.LocalFunction, OperationKind.AnonymousFunction);
         });
     }
@@ -78,6 +86,14 @@ public sealed class FluxAppAnalyzer : DiagnosticAnalyzer
         var clusterAttribute = compilation.GetTypeByMetadataName(FluxAppValidation.ClusterAttributeMetadataName);
         if (clusterAttribute is null) return null;
         return compilation.Assembly.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, clusterAttribute));
+    }
+
+    /// <summary>FLUX024 for a [FluxWorkerStartup] method the generated registry cannot call once per worker.</summary>
+    private static void AnalyzeStartup(Action<Diagnostic> report, IMethodSymbol method, INamedTypeSymbol? startupAttribute)
+    {
+        if (startupAttribute is null || method.PartialDefinitionPart is not null) return;
+        if (!method.GetAttributes().Any(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, startupAttribute))) return;
+        foreach (var problem in FluxWorkerStartupValidation.Validate(method)) report(problem.ToDiagnostic());
     }
 
     private static void AnalyzeMethod(SymbolAnalysisContext context, IMethodSymbol method, INamedTypeSymbol appAttribute, AttributeData? cluster) =>

@@ -47,7 +47,9 @@ public sealed partial class FluxAppGenerator
                 if (isCommand)
                 {
                     // A command app builds its command line here, in the caller; the job runs the program itself.
-                    w.WriteLine($"return global::FluxApps.Runtime.FluxAppInvoker.InvokeCommand({descriptor}, {app.MethodName}({string.Join(", ", app.Parameters.Select(p => p.Name))}), {app.OptionsName}, {app.CancellationName});");
+                    var arguments = app.Parameters.Select(p => p.Name).ToList();
+                    if (app.TakesCancellationToken) arguments.Add(app.CancellationName);
+                    w.WriteLine($"return global::FluxApps.Runtime.FluxAppInvoker.InvokeCommand({descriptor}, {app.MethodName}({string.Join(", ", arguments)}), {app.OptionsName}, {app.CancellationName});");
                 }
                 else
                 {
@@ -70,7 +72,9 @@ public sealed partial class FluxAppGenerator
 
         private static void EmitStubDocumentation(SourceWriter w, AppSpec app)
         {
-            string cref = app.MethodName.TrimStart('@') + "(" + string.Join(", ", app.Parameters.Select(p => p.TypeKey.Replace("global::", "").Replace('<', '{').Replace('>', '}'))) + ")";
+            var types = app.Parameters.Select(p => p.TypeKey.Replace("global::", "").Replace('<', '{').Replace('>', '}')).ToList();
+            if (app.TakesCancellationToken) types.Add("System.Threading.CancellationToken");
+            string cref = app.MethodName.TrimStart('@') + "(" + string.Join(", ", types) + ")";
             w.WriteLine("/// <summary>");
             w.WriteLine(app.ReturnKind == ReturnKind.Command
                 ? $"/// Builds the command of <see cref=\"{cref}\"/> and runs it as a job ({Describe(app)}): every rank runs the program."
@@ -79,7 +83,9 @@ public sealed partial class FluxAppGenerator
             foreach (var p in app.Parameters)
                 w.WriteLine($"/// <param name=\"{p.Name.TrimStart('@')}\">Passed to the app.</param>");
             w.WriteLine($"/// <param name=\"{app.OptionsName}\">Per-call overrides of resources, environment and runtime; null for the attribute's values.</param>");
-            w.WriteLine($"/// <param name=\"{app.CancellationName}\">Cancels the job, queued or running.</param>");
+            w.WriteLine(app.TakesCancellationToken
+                ? $"/// <param name=\"{app.CancellationName}\">Cancels the job, queued or running; the running app sees it through its own token.</param>"
+                : $"/// <param name=\"{app.CancellationName}\">Cancels the job, queued or running.</param>");
             w.WriteLine("/// <returns>The job's future: awaitable, with its job id, state and events.</returns>");
         }
 
@@ -100,7 +106,7 @@ public sealed partial class FluxAppGenerator
                     if (app.Retries != 0) w.WriteLine($"Retries = {app.Retries},");
                     if (app.RetryOnAppException) w.WriteLine("RetryOnAppException = true,");
                     if (app.Cache) w.WriteLine("Cache = true,");
-                        if (app.Pool is not null) w.WriteLine($"Pool = {Literal(app.Pool)},");
+                    if (app.Pool is not null) w.WriteLine($"Pool = {Literal(app.Pool)},");
                     w.WriteLine($"CodeHash = {Literal(app.CodeHash)},");
                 }
             }
@@ -113,12 +119,16 @@ public sealed partial class FluxAppGenerator
             bool isAsync = app.ReturnKind is ReturnKind.Task or ReturnKind.ValueTask or ReturnKind.TaskOfT or ReturnKind.ValueTaskOfT;
             w.WriteLine(s_generatedCode);
             w.WriteLine(NeverBrowsable);
-            using (w.Block($"internal static {(isAsync ? "async " : "")}global::System.Threading.Tasks.ValueTask __fluxRun_{app.MemberSuffix}({Reader} __fluxIn, {Writer} __fluxOut)"))
+            // An app that takes a CancellationToken gets the call's token: cancelled when the call is cancelled or passes its time limit.
+            string token = app.TakesCancellationToken ? ", global::System.Threading.CancellationToken __fluxCancel" : "";
+            using (w.Block($"internal static {(isAsync ? "async " : "")}global::System.Threading.Tasks.ValueTask __fluxRun_{app.MemberSuffix}({Reader} __fluxIn, {Writer} __fluxOut{token})"))
             {
                 for (int i = 0; i < app.Parameters.Count; i++)
                     w.WriteLine($"var __fluxArg{i} = {ReadExpression(shapes[app.Parameters[i].TypeKey], "__fluxIn", serializers)};");
                 w.WriteLine("__fluxIn.CompleteArguments();");
-                string call = $"{app.MethodName}({string.Join(", ", app.Parameters.Select((_, i) => "__fluxArg" + i))})";
+                var arguments = app.Parameters.Select((_, i) => "__fluxArg" + i).ToList();
+                if (app.TakesCancellationToken) arguments.Add("__fluxCancel");
+                string call = $"{app.MethodName}({string.Join(", ", arguments)})";
                 if (isAsync) call = "await " + call + ".ConfigureAwait(false)";
                 w.WriteLine(hasResult ? $"var __fluxValue = {call};" : call + ";");
                 w.WriteLine("__fluxOut.StartResult();");

@@ -23,9 +23,14 @@ public sealed partial class FluxAppGenerator
         private const string Writer = "global::FluxApps.Serialization.FluxWriter";
         private const string Reader = "global::FluxApps.Serialization.FluxReader";
 
-        public static void Emit(SourceProductionContext context, EquatableArray<AppSpec> apps, string assemblyName)
+        public static void Emit(SourceProductionContext context, EquatableArray<AppSpec> apps, EquatableArray<StartupSpec> startups, string assemblyName)
         {
-            if (apps.Count == 0) return;
+            if (apps.Count == 0)
+            {
+                // An assembly of start-up methods only (a shared library of worker set-up) still registers them.
+                if (startups.Count > 0) context.AddSource("FluxApps.Registry.g.cs", SourceText.From(EmitRegistry(apps, startups, assemblyName), Encoding.UTF8));
+                return;
+            }
             string serializers = "global::FluxApps.Generated." + SerializerClassName(assemblyName);
             var shapes = new SortedDictionary<string, TypeShape>(StringComparer.Ordinal);
             foreach (var app in apps)
@@ -38,7 +43,7 @@ public sealed partial class FluxAppGenerator
                 context.AddSource(HintName(group.Key) + ".FluxApps.g.cs", SourceText.From(EmitType(ordered, shapes, serializers), Encoding.UTF8));
             }
             context.AddSource("FluxApps.Serializers.g.cs", SourceText.From(EmitSerializers(shapes, assemblyName), Encoding.UTF8));
-            context.AddSource("FluxApps.Registry.g.cs", SourceText.From(EmitRegistry(apps, assemblyName), Encoding.UTF8));
+            context.AddSource("FluxApps.Registry.g.cs", SourceText.From(EmitRegistry(apps, startups, assemblyName), Encoding.UTF8));
         }
 
         /// <summary>

@@ -34,7 +34,10 @@ public sealed partial class FluxAppGenerator
             // Validation built the shape of every parameter and result type while checking them: a method
             // without problems has them all, so the types are not walked a second time here.
             var shapes = validation.TypeShapes.OrderBy(s => s.Key, StringComparer.Ordinal).ToEquatableArray();
+            // A trailing CancellationToken is the call's own token: not an argument, the stub does not repeat it.
+            bool takesToken = FluxAppValidation.TakesCancellationToken(method);
             var parameters = method.Parameters
+                .Take(FluxAppValidation.ArgumentCount(method))
                 .Select(p => new ParameterSpec(Escape(p.Name), p.Type.ToDisplayString(s_annotatedFormat), TypeShapeBuilder.KeyOf(p.Type), DefaultValue(p)))
                 .ToEquatableArray();
             ITypeSymbol? result = FluxAppValidation.ResultType(method.ReturnType, out ReturnKind returnKind);
@@ -60,6 +63,7 @@ public sealed partial class FluxAppGenerator
                 OptionsName: FreeName(FluxAppValidation.OptionsParameterName, names),
                 CancellationName: FreeName(FluxAppValidation.CancellationParameterName, names),
                 Parameters: parameters,
+                TakesCancellationToken: takesToken,
                 ReturnKind: returnKind,
                 ResultType: result?.ToDisplayString(s_annotatedFormat),
                 ResultKey: result is null ? null : TypeShapeBuilder.KeyOf(result),
@@ -78,9 +82,19 @@ public sealed partial class FluxAppGenerator
                 Retries: r.Retries,
                 RetryOnAppException: r.RetryOnAppException,
                 Cache: r.Cache,
-                    Pool: string.IsNullOrEmpty(r.Pool) ? null : r.Pool,
+                Pool: string.IsNullOrEmpty(r.Pool) ? null : r.Pool,
                 CodeHash: CodeHash.Of(method, returnKind, shapes, cancellationToken),
                 Shapes: shapes);
+        }
+
+        /// <summary>A [FluxWorkerStartup] method the registry can call (FLUX024 finds no problem), or null.</summary>
+        public static StartupSpec? ParseStartup(GeneratorAttributeSyntaxContext context)
+        {
+            if (context.TargetSymbol is not IMethodSymbol method || method.ContainingType is null) return null;
+            if (FluxWorkerStartupValidation.Validate(method).Count > 0) return null;
+            string type = method.ContainingType.ToDisplayString(TypeShapeBuilder.KeyFormat);
+            string display = method.ContainingType.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat) + "." + method.Name;
+            return new StartupSpec(type + "." + Escape(method.Name), display, FluxWorkerStartupValidation.StartupReturn(method)!);
         }
 
         /// <summary>"options" unless a parameter already has that name, then "fluxOptions", ...</summary>

@@ -6,7 +6,8 @@ namespace FluxApps.Generators;
 /// <summary>
 /// Emits, for each valid [FluxApp] method, the async stub that submits it as a job and the
 /// worker entry point that runs it inside the job; and, per assembly, the serializers of every
-/// argument and result type and the registry the worker dispatches through.
+/// argument and result type and the registry the worker dispatches through, which also registers the
+/// assembly's [FluxWorkerStartup] methods.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed partial class FluxAppGenerator : IIncrementalGenerator
@@ -18,6 +19,7 @@ public sealed partial class FluxAppGenerator : IIncrementalGenerator
         public const string ValidApps = nameof(ValidApps);
         public const string AllApps = nameof(AllApps);
         public const string AssemblyName = nameof(AssemblyName);
+        public const string Startups = nameof(Startups);
     }
 
     /// <inheritdoc />
@@ -37,11 +39,21 @@ public sealed partial class FluxAppGenerator : IIncrementalGenerator
             .Select(static (c, _) => c.AssemblyName ?? "Assembly")
             .WithTrackingName(TrackingNames.AssemblyName);
 
+        var startups = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                FluxWorkerStartupValidation.AttributeMetadataName,
+                static (node, _) => node is MethodDeclarationSyntax,
+                static (ctx, _) => Parser.ParseStartup(ctx))
+            .Where(static startup => startup is not null)
+            .Select(static (startup, _) => startup!)
+            .WithTrackingName(TrackingNames.Startups);
+
         var all = apps.Collect()
             .Select(static (list, _) => list.ToEquatableArray())
+            .Combine(startups.Collect().Select(static (list, _) => list.ToEquatableArray()))
             .Combine(assemblyName)
             .WithTrackingName(TrackingNames.AllApps);
 
-        context.RegisterSourceOutput(all, static (spc, input) => Emitter.Emit(spc, input.Left, input.Right));
+        context.RegisterSourceOutput(all, static (spc, input) => Emitter.Emit(spc, input.Left.Left, input.Left.Right, input.Right));
     }
 }

@@ -13,7 +13,11 @@ internal sealed record ContainingTypeInfo(string Keyword, string Name) : IEquata
 /// <param name="DefaultValue">C# text of the default value, or null.</param>
 internal sealed record ParameterSpec(string Name, string Type, string TypeKey, string? DefaultValue) : IEquatable<ParameterSpec>;
 
-/// <summary>Everything the emitter needs about one valid [FluxApp] method: strings, ints and arrays of them only.</summary>
+/// <summary>
+/// Everything the emitter needs about one valid [FluxApp] method: strings, ints and arrays of them only.
+/// <see cref="Parameters"/> are the serialized ones; <see cref="TakesCancellationToken"/> says the method also
+/// takes the call's token as its last parameter (not serialized, fed by the stub's own token).
+/// </summary>
 internal sealed record AppSpec(
     string Namespace,
     EquatableArray<ContainingTypeInfo> Hierarchy,
@@ -24,6 +28,7 @@ internal sealed record AppSpec(
     string OptionsName,
     string CancellationName,
     EquatableArray<ParameterSpec> Parameters,
+    bool TakesCancellationToken,
     ReturnKind ReturnKind,
     string? ResultType,
     string? ResultKey,
@@ -42,6 +47,12 @@ internal sealed record AppSpec(
     int Retries,
     bool RetryOnAppException,
     bool Cache,
-        string? Pool,
+    string? Pool,
     string CodeHash,
     EquatableArray<TypeShape> Shapes) : IEquatable<AppSpec>;
+
+/// <summary>A valid [FluxWorkerStartup] method: what the registry calls, by name, and how to wait for it.</summary>
+/// <param name="Method">The method's <c>global::</c>-qualified type and escaped name.</param>
+/// <param name="DisplayName">Type and method name as errors show them.</param>
+/// <param name="Return">"void", "Task" or "ValueTask".</param>
+internal sealed record StartupSpec(string Method, string DisplayName, string Return) : IEquatable<StartupSpec>;

@@ -47,6 +47,55 @@ public class SignatureTests
             "Parameter 'onProgress' of [FluxApp] method 'Callback' is a delegate (Action<int>): code cannot travel to a job: app arguments are copied to the job, so only plain values are allowed"));
 
     [Fact]
+    public Task ATokenAsTheLastParameter_IsSilent() => Verify.Diagnostics(Usings + """
+        public static partial class Apps
+        {
+            [FluxApp] public static void Spin(CancellationToken token) { }
+            [FluxApp] public static Task<int> Search(int depth, string name, CancellationToken cancellationToken) => Task.FromResult(depth);
+            [FluxApp(Pool = "p")] public static ValueTask Pooled(double x, CancellationToken token) => default;
+        }
+        """);
+
+    [Fact]
+    public Task ATokenAnywhereButLast_IsFlux005_NamingTheParameter() => Verify.Diagnostics(Usings + """
+        public static partial class Apps
+        {
+            [FluxApp] public static void First({|#0:CancellationToken token|}, int n) { }
+            [FluxApp] public static void Two({|#1:CancellationToken a|}, CancellationToken b) { }
+            [FluxApp] public static void ByRef({|FLUX005:ref CancellationToken token|}) { }
+        }
+        """,
+        Verify.Diagnostic("FLUX005").WithLocation(0).WithMessage(
+            "Parameter 'token' of [FluxApp] method 'First' is a CancellationToken but not the last parameter: a token cannot be copied to the job; the call's own token is passed to an app only as its last parameter, so move 'token' to the end"),
+        Verify.Diagnostic("FLUX005").WithLocation(1).WithMessage(
+            "Parameter 'a' of [FluxApp] method 'Two' is a CancellationToken but not the last parameter: a token cannot be copied to the job; the call's own token is passed to an app only as its last parameter, so move 'a' to the end"));
+
+    [Fact]
+    public Task InvalidWorkerStartupMethods_AreFlux024() => Verify.Diagnostics(Usings + """
+        public partial class Setup
+        {
+            [FluxWorkerStartup] public static void Fine() { }
+            [FluxWorkerStartup] internal static Task FineAsync() => Task.CompletedTask;
+            [FluxWorkerStartup] public static ValueTask FineValueTask() => default;
+            [FluxWorkerStartup] public void {|#0:Instance|}() { }
+            [FluxWorkerStartup] public static void {|#1:WithParameter|}(int n) { }
+            [FluxWorkerStartup] public static int {|#2:ReturnsInt|}() => 1;
+            [FluxWorkerStartup] private static void {|#3:Hidden|}() { }
+            [FluxWorkerStartup] public static async void {|#4:AsyncVoid|}() => await Task.Yield();
+        }
+        """,
+        Verify.Diagnostic("FLUX024").WithLocation(0).WithMessage(
+            "[FluxWorkerStartup] method 'Instance' is not static (a worker process calls it once, before its first call, without arguments or an instance)"),
+        Verify.Diagnostic("FLUX024").WithLocation(1).WithMessage(
+            "[FluxWorkerStartup] method 'WithParameter' takes 1 parameter(s) (a worker process calls it once, before its first call, without arguments or an instance)"),
+        Verify.Diagnostic("FLUX024").WithLocation(2).WithMessage(
+            "[FluxWorkerStartup] method 'ReturnsInt' returns int; return void, Task or ValueTask (a worker process calls it once, before its first call, without arguments or an instance)"),
+        Verify.Diagnostic("FLUX024").WithLocation(3).WithMessage(
+            "[FluxWorkerStartup] method 'Hidden' is private or protected, so the generated registry cannot call it; make it internal or public (a worker process calls it once, before its first call, without arguments or an instance)"),
+        Verify.Diagnostic("FLUX024").WithLocation(4).WithMessage(
+            "[FluxWorkerStartup] method 'AsyncVoid' is async void, so the worker cannot wait for it or see its exception; return Task (a worker process calls it once, before its first call, without arguments or an instance)"));
+
+    [Fact]
     public Task SerializableTypes_AreSilent() => Verify.Diagnostics(Usings + """
         using System.Numerics;
         public enum Mode : byte { Fast, Exact }
@@ -91,7 +140,7 @@ public class SignatureTests
             [FluxApp] public static void File({|FLUX006:Stream s|}) { }
             [FluxApp] public static void File2({|FLUX006:FileStream s|}) { }
             [FluxApp] public static void Pending({|FLUX006:Task<int> t|}) { }
-            [FluxApp] public static void Token({|FLUX006:CancellationToken ct|}) { }
+            [FluxApp] public static void Token({|FLUX006:List<CancellationToken> ct|}) { }
             [FluxApp] public static void Handle({|FLUX006:IntPtr h|}) { }
             [FluxApp] public static void Error({|FLUX006:Exception e|}) { }
             [FluxApp] public static void Reflection({|FLUX006:Type t|}) { }

@@ -61,6 +61,92 @@ public sealed class GeneratorTests
         }
         """;
 
+    private const string Cancellable = """
+        using System.Threading;
+        using System.Threading.Tasks;
+        using FluxApps;
+
+        namespace Demo;
+
+        public static partial class Sweep
+        {
+            [FluxApp(Pool = "sweep")]
+            public static async Task<int> Search(int depth, CancellationToken token)
+            {
+                await Task.Delay(depth, token);
+                return depth;
+            }
+
+            [FluxApp]
+            public static void Spin(CancellationToken cancellationToken) => cancellationToken.WaitHandle.WaitOne();
+
+            [FluxApp(MpiRanks = 2)]
+            public static FluxCommand Run(string input, CancellationToken token) => new("run", input);
+
+            [FluxWorkerStartup]
+            internal static void LoadModel() { }
+
+            [FluxWorkerStartup]
+            public static Task ConnectAsync() => Task.CompletedTask;
+        }
+
+        internal static class Telemetry
+        {
+            [FluxWorkerStartup]
+            public static ValueTask Start() => default;
+        }
+        """;
+
+    [Fact]
+    public void AppsTakingTheCallsTokenAndWorkerStartupsMatchTheSnapshot()
+    {
+        var (result, output) = GeneratorHarness.Run(Cancellable);
+        Assert.Empty(GeneratorHarness.Problems(output));
+        GeneratorHarness.VerifySnapshot(result, "Cancellable");
+    }
+
+    [Fact]
+    public void TheStubDoesNotRepeatTheAppsTokenAndFeedsItItsOwn()
+    {
+        var (result, output) = GeneratorHarness.Run(Cancellable);
+        var sweep = output.GetTypeByMetadataName("Demo.Sweep")!;
+        var search = (IMethodSymbol)sweep.GetMembers("SearchAsync").Single();
+        Assert.Equal(["depth", "options", "cancellationToken"], search.Parameters.Select(p => p.Name));
+        var spin = (IMethodSymbol)sweep.GetMembers("SpinAsync").Single();
+        // The app's own parameter is called cancellationToken: the stub's is renamed, and feeds it.
+        Assert.Equal(["options", "fluxCancellationToken"], spin.Parameters.Select(p => p.Name));
+        string text = result.GeneratedSources.Single(s => s.HintName.StartsWith("Demo.Sweep")).SourceText.ToString();
+        // A command app builds its command in the caller: the stub's own token goes straight to it.
+        Assert.Contains("Run(input, cancellationToken), options, cancellationToken)", text);
+        Assert.Contains("Spin(__fluxCancel)", text);
+        Assert.Contains("Search(__fluxArg0, __fluxCancel)", text);
+        string registry = result.GeneratedSources.Single(s => s.HintName == "FluxApps.Registry.g.cs").SourceText.ToString();
+        Assert.Contains("RegisterWorkerStartup(\"Demo.Sweep.LoadModel\"", registry);
+        Assert.Contains("RegisterWorkerStartup(\"Demo.Telemetry.Start\"", registry);
+    }
+
+    [Fact]
+    public void AnAssemblyWithStartupMethodsOnlyStillRegistersThem()
+    {
+        var (result, output) = GeneratorHarness.Run("using FluxApps; public static class S { [FluxWorkerStartup] public static void Init() { } }");
+        Assert.Empty(GeneratorHarness.Problems(output));
+        string registry = result.GeneratedSources.Single(s => s.HintName == "FluxApps.Registry.g.cs").SourceText.ToString();
+        Assert.Contains("RegisterWorkerStartup(\"S.Init\", static () => { global::S.Init(); return default; });", registry);
+    }
+
+    [Theory]
+    [InlineData("public void Init() { }")]
+    [InlineData("public static void Init(int n) { }")]
+    [InlineData("public static int Init() => 1;")]
+    [InlineData("public static async void Init() { await System.Threading.Tasks.Task.Yield(); }")]
+    [InlineData("private static void Init() { }")]
+    [InlineData("public static void Init<T>() { }")]
+    public void InvalidStartupMethodsAreNotRegistered(string member)
+    {
+        var (result, _) = GeneratorHarness.Run("using FluxApps; public partial class S { [FluxWorkerStartup] " + member + " }");
+        Assert.True(result.GeneratedSources.IsEmpty);
+    }
+
     [Fact]
     public void StubsEntryPointsSerializersAndRegistryMatchTheSnapshot()
     {
@@ -113,6 +199,8 @@ public sealed class GeneratorTests
     [InlineData("public static int[,] Bad() => new int[1,1];", "multi-dimensional")]
     [InlineData("public static void Bad(System.Collections.Generic.IComparer<int> c) { }", "interface")]
     [InlineData("[FluxApp(Cpus = 0)] public static void Bad2() { }", "Cpus")]
+    [InlineData("public static void Bad(System.Threading.CancellationToken t, int x) { }", "token not last")]
+    [InlineData("public static void Bad(ref System.Threading.CancellationToken t) { }", "token by ref")]
     public void InvalidMethodsGetNoGeneratedCode(string member, string why)
     {
         string source = "using FluxApps; public static partial class C { " + (member.StartsWith('[') ? member : "[FluxApp] " + member) + " }";

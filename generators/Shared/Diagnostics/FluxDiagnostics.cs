@@ -78,11 +78,15 @@ internal static class FluxDiagnostics
             "App cannot run in a pool",
             "A pooled call runs as one task inside a long-lived worker process: an app with MpiRanks above 1, or a command app (returning FluxCommand), needs a job of its own.");
 
+    public static readonly DiagnosticDescriptor InvalidWorkerStartup = Create("FLUX024",
+        "Invalid [FluxWorkerStartup] method",
+        "A worker process runs each start-up method once, before its first call: it must be a static, parameterless, non-generic method returning void, Task or ValueTask that generated code can reach.");
+
     /// <summary>Every descriptor, in id order.</summary>
     public static readonly ImmutableArray<DiagnosticDescriptor> All = ImmutableArray.Create(
         MethodNotStatic, TypeNotPartial, ResourceOutOfRange, NodesExceedRanks, UnsupportedParameter, NotSerializable,
         GenericApp, InvalidTimeLimit, StubNameCollision, ExclusiveWithoutNodes, DoesNotFitCluster, InaccessibleType,
-            NotAnAppMethod, EmptyText, PoolCannotRun);
+            NotAnAppMethod, EmptyText, PoolCannotRun, InvalidWorkerStartup);
 
     private static DiagnosticDescriptor Create(string id, string title, string description) => new(
         id,

@@ -36,8 +36,9 @@ internal static partial class FluxAppValidation
     /// <summary>A method whose parameters start with the app's parameter types would make the stub ambiguous or unreachable.</summary>
     private static bool LeadingParametersMatch(IMethodSymbol other, IMethodSymbol app)
     {
-        if (other.Parameters.Length < app.Parameters.Length) return false;
-        for (int i = 0; i < app.Parameters.Length; i++)
+        int count = ArgumentCount(app); // the stub does not repeat a trailing CancellationToken
+        if (other.Parameters.Length < count) return false;
+        for (int i = 0; i < count; i++)
         {
             if (!SymbolEqualityComparer.Default.Equals(other.Parameters[i].Type.WithNullableAnnotation(NullableAnnotation.None),
                     app.Parameters[i].Type.WithNullableAnnotation(NullableAnnotation.None)))

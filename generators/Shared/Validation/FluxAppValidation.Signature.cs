@@ -20,6 +20,7 @@ internal static partial class FluxAppValidation
         foreach (var parameter in method.Parameters)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            bool isToken = IsCancellationToken(parameter.Type);
             Location where = parameter.Locations.FirstOrDefault() ?? method.Locations.FirstOrDefault() ?? Location.None;
             if (parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) is ParameterSyntax ps)
                 where = ps.GetLocation();
@@ -31,6 +32,12 @@ internal static partial class FluxAppValidation
                 RefKind.None => null,
                 _ => "is passed by reference",
             };
+            if (unsupported is null && isToken && parameter.Ordinal != method.Parameters.Length - 1)
+            {
+                problems.Add(new FluxAppProblem(FluxDiagnostics.UnsupportedParameter, where,
+                    $"Parameter '{parameter.Name}' of [FluxApp] method '{method.Name}' is a CancellationToken but not the last parameter: a token cannot be copied to the job; the call's own token is passed to an app only as its last parameter, so move '{parameter.Name}' to the end"));
+                continue;
+            }
             if (unsupported is null && parameter.IsParams) unsupported = "is a params parameter";
             if (unsupported is null && parameter.Type.TypeKind is TypeKind.Pointer or TypeKind.FunctionPointer) unsupported = $"is a pointer ({Display(parameter.Type)})";
             if (unsupported is null && parameter.Type.IsRefLikeType) unsupported = $"is a ref struct ({Display(parameter.Type)}) that cannot leave the stack; use an array";
@@ -41,6 +48,7 @@ internal static partial class FluxAppValidation
                     $"Parameter '{parameter.Name}' of [FluxApp] method '{method.Name}' {unsupported}: app arguments are copied to the job, so only plain values are allowed"));
                 continue;
             }
+            if (isToken) continue; // the call's own token, not an argument: it is not serialized
             string? error = WhyNotSerializable(typeShapes, parameter.Type);
             if (error is not null)
                 problems.Add(new FluxAppProblem(FluxDiagnostics.NotSerializable, where,
@@ -67,6 +75,21 @@ internal static partial class FluxAppValidation
             problems.Add(new FluxAppProblem(FluxDiagnostics.NotSerializable, method.Locations.FirstOrDefault() ?? Location.None,
                 $"[FluxApp] method '{method.Name}' returns by reference: a job can only return a value"));
     }
+
+    /// <summary>Whether <paramref name="type"/> is <c>System.Threading.CancellationToken</c>.</summary>
+    public static bool IsCancellationToken(ITypeSymbol type) =>
+        type is INamedTypeSymbol { Name: "CancellationToken", ContainingNamespace: { Name: "Threading", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } } };
+
+    /// <summary>
+    /// Whether the app's last parameter is the call's <c>CancellationToken</c> (not serialized; the stub does not
+    /// repeat it, its own token feeds it). Only a by-value last parameter counts; anything else is FLUX005.
+    /// </summary>
+    public static bool TakesCancellationToken(IMethodSymbol method) =>
+        method.Parameters.Length > 0 && method.Parameters[method.Parameters.Length - 1] is { RefKind: RefKind.None, IsParams: false } last
+        && IsCancellationToken(last.Type);
+
+    /// <summary>The parameters the stub repeats and the payload carries: all but a trailing CancellationToken.</summary>
+    public static int ArgumentCount(IMethodSymbol method) => method.Parameters.Length - (TakesCancellationToken(method) ? 1 : 0);
 
     /// <summary>The type of the value an app returns (unwrapping Task&lt;T&gt;/ValueTask&lt;T&gt;), or null for none.</summary>
     public static ITypeSymbol? ResultType(ITypeSymbol returnType, out ReturnKind kind)

@@ -438,10 +438,22 @@ internal sealed class LocalBackend : IJobBackend
     private abstract class RankProcess
     {
         public abstract void KillTree();
+
+        /// <summary>SIGTERM to the rank (and, natively spawned, its descendants): an app on its token ends cleanly.</summary>
+        public abstract void TerminateTree();
     }
 
     private sealed class ManagedRank(Process process) : RankProcess
     {
+        public override void TerminateTree()
+        {
+            try
+            {
+                if (!process.HasExited) NativeSpawner.Terminate(process.Id);
+            }
+            catch (InvalidOperationException) { } // not started
+        }
+
         public override void KillTree()
         {
             try { process.Kill(entireProcessTree: true); }
@@ -459,6 +471,11 @@ internal sealed class LocalBackend : IJobBackend
         public override void KillTree()
         {
             if (Child is { } child) backend._spawner!.KillTree(child);
+        }
+
+        public override void TerminateTree()
+        {
+            if (Child is { } child) backend._spawner!.TerminateTree(child);
         }
     }
 
@@ -485,8 +502,48 @@ internal sealed class LocalBackend : IJobBackend
         lock (_gate) stopped = TryStopLocked(job, LocalStopReason.TimeLimit);
         if (!stopped) return;
         job.Request.Future.AddEvent("exception", "type=timeout severity=0 resource allocation expired");
+        if (StopGracefully(job)) return;
         KillRanks(job);
         // Completion waits for the ranks to exit (milliseconds after SIGKILL), so stderr is complete.
+    }
+
+    /// <summary>
+    /// How long an app that takes the call's token has, after SIGTERM, to end on its own before its ranks get SIGKILL
+    /// (Flux's job shell does the same with its kill-timeout). Short: the caller does not wait for it (the outcome is
+    /// reported at once), only the job's cores do, until the ranks have exited.
+    /// </summary>
+    internal static readonly TimeSpan s_killGrace = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// For a cancelled or timed-out job whose app takes the call's token: SIGTERM to its ranks (the worker cancels the
+    /// token), SIGKILL after <see cref="s_killGrace"/>, and the outcome reported now; the cores come back when the ranks
+    /// have exited. False for any other job (killed at once, as before).
+    /// </summary>
+    private bool StopGracefully(LocalJob job)
+    {
+        var request = job.Request;
+        if (request.Command is not null || !FluxAppRegistry.TakesCancellationToken(request.App.Id)) return false;
+        job.KillTimer = new Timer(static state =>
+        {
+            var (backend, stopping) = ((LocalBackend, LocalJob))state!;
+            backend.KillRanks(stopping);
+        }, (this, job), s_killGrace, Timeout.InfiniteTimeSpan);
+        TerminateRanks(job);
+        JobOutcome outcome = job.StopReason == LocalStopReason.TimeLimit ? new JobOutcome.Failed(TimeLimitException(job)) : new JobOutcome.Cancelled();
+        lock (_gate)
+        {
+            if (job.OutcomeReported || job.State == LocalJobState.Done) return true; // the ranks exited already: Ended reported it
+            job.OutcomeReported = true;
+        }
+        Report(job, outcome);
+        return true;
+    }
+
+    private void TerminateRanks(LocalJob job)
+    {
+        RankProcess?[] processes;
+        lock (_gate) processes = job.Processes.ToArray();
+        foreach (var p in processes) p?.TerminateTree();
     }
 
     /// <summary>Starting or Running becomes Stopping, for <paramref name="reason"/>; false when the job is not running (the first stop wins).</summary>
@@ -517,9 +574,16 @@ internal sealed class LocalBackend : IJobBackend
     private void Ended(LocalJob job)
     {
         job.TimeLimitTimer?.Dispose();
+        job.KillTimer?.Dispose();
         var request = job.Request;
         var future = request.Future;
-        future.SetState(FluxJobState.Cleanup);
+        bool reported;
+        lock (_gate)
+        {
+            reported = job.OutcomeReported;
+            job.OutcomeReported = true;
+        }
+        if (!reported) future.SetState(FluxJobState.Cleanup);
         // Like Flux's finish event: the wait status of the job (its first failing task, else 0).
         var failure = job.FirstFailure;
         if (job.StopReason != LocalStopReason.LaunchFailed || failure is not null)
@@ -543,7 +607,7 @@ internal sealed class LocalBackend : IJobBackend
             },
             _ => new JobOutcome.Finished(0, null, -1),
         };
-        Report(job, outcome);
+        if (!reported) Report(job, outcome); // a graceful stop reported its outcome when it began
     }
 
     private static string FinishContext(ExitStatus status) =>
@@ -610,6 +674,7 @@ internal sealed class LocalBackend : IJobBackend
             Report(job, new JobOutcome.Cancelled());
             return;
         }
+        if (StopGracefully(job)) return;
         // The outcome comes once the killed ranks have exited and the cores are back (milliseconds after SIGKILL).
         KillRanks(job);
     }
@@ -685,5 +750,9 @@ internal sealed class LocalBackend : IJobBackend
         public (int Rank, ExitStatus Status)? FirstFailure;
         public FluxJobException? LaunchFailure;
         public Timer? TimeLimitTimer;
+        /// <summary>SIGKILL after the grace of a graceful stop (see StopGracefully).</summary>
+        public Timer? KillTimer;
+        /// <summary>The outcome went to the caller (at the start of a graceful stop, or when the job ended).</summary>
+        public bool OutcomeReported;
     }
 }

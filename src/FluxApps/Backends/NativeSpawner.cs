@@ -299,6 +299,38 @@ internal sealed unsafe partial class NativeSpawner
         }
     }
 
+    /// <summary>
+    /// Asks <paramref name="child"/> and its descendants to end (SIGTERM), unless it has already been reaped; the
+    /// caller follows with <see cref="KillTree"/> after a grace. Not stopped first: a stopped process cannot handle it.
+    /// </summary>
+    public void TerminateTree(Child child)
+    {
+        lock (_gate)
+        {
+            if (child.Reaped) return;
+            child.Killers++;
+        }
+        try
+        {
+            foreach (int pid in TreeWalker(child.Pid)) kill(pid, SIGTERM);
+            kill(child.Pid, SIGTERM);
+        }
+        finally
+        {
+            bool reaped = false;
+            lock (_gate)
+            {
+                if (--child.Killers == 0 && child.ReapDeferred)
+                {
+                    child.ReapDeferred = false;
+                    reaped = TryReapLocked(child);
+                    if (!reaped) Watch(child); // cannot happen (its pidfd said it exited); never lose a child
+                }
+            }
+            if (reaped) ThreadPool.UnsafeQueueUserWorkItem(child, preferLocal: false);
+        }
+    }
+
     /// <summary>How <see cref="KillTree"/> finds a process's descendants (replaceable so tests can watch the walk).</summary>
     internal Func<int, List<int>> TreeWalker { get; set; } = Descendants;
 
@@ -470,4 +502,8 @@ internal sealed unsafe partial class NativeSpawner
     private static partial int kill(int pid, int signal);
 
     private const int SIGSTOP = 19; // Linux
+    private const int SIGTERM = 15;
+
+    /// <summary>SIGTERM to one process (a rank started through <see cref="System.Diagnostics.Process"/>).</summary>
+    internal static void Terminate(int pid) => kill(pid, SIGTERM);
 }

@@ -23,24 +23,31 @@ public static class FluxAppRegistry
     public static void Register(FluxAppDescriptor app, FluxAppEntryPoint entryPoint)
     {
         ArgumentNullException.ThrowIfNull(entryPoint);
-        Add(new Registration(app, entryPoint, (arguments, result, _) => entryPoint(arguments, result)));
+        Add(new Registration(app, entryPoint, (arguments, result, _) => entryPoint(arguments, result), takesToken: false));
     }
 
     /// <summary>Registers an app whose generated entry point takes the call's cancellation token.</summary>
     public static void Register(FluxAppDescriptor app, FluxAppCancellableEntryPoint entryPoint)
     {
         ArgumentNullException.ThrowIfNull(entryPoint);
-        Add(new Registration(app, (arguments, result) => entryPoint(arguments, result, CancellationToken.None), entryPoint));
+        Add(new Registration(app, (arguments, result) => entryPoint(arguments, result, CancellationToken.None), entryPoint, takesToken: true));
     }
 
     /// <summary>
     /// Registers a <see cref="FluxWorkerStartupAttribute"/> method of an assembly: a worker process runs each once,
     /// before its first call (<see cref="RunWorkerStartups"/>).
     /// </summary>
-    public static void RegisterWorkerStartup(Func<ValueTask> startup)
+    public static void RegisterWorkerStartup(Func<ValueTask> startup) => RegisterWorkerStartup("a [FluxWorkerStartup] method", startup);
+
+    /// <summary>
+    /// Registers a <see cref="FluxWorkerStartupAttribute"/> method by name (its type and method, as a failure names it):
+    /// a worker process runs each once, before its first call (<see cref="RunWorkerStartups"/>).
+    /// </summary>
+    public static void RegisterWorkerStartup(string name, Func<ValueTask> startup)
     {
+        ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(startup);
-        lock (s_gate) s_startups.Add(new Startup(startup));
+        lock (s_gate) s_startups.Add(new Startup(name, startup));
     }
 
     /// <summary>Runs every registered worker start-up method not run yet in this process (once each, in registration order); rethrows the first failure on every later call.</summary>
@@ -96,6 +103,19 @@ public static class FluxAppRegistry
         return registration is not null;
     }
 
+    /// <summary>
+    /// Whether the registered app <paramref name="appId"/> takes the call's cancellation token (its generated entry point is
+    /// cancellable): such an app can end cleanly when asked (SIGTERM in a job of its own) before it is killed.
+    /// </summary>
+    internal static bool TakesCancellationToken(string appId)
+    {
+        lock (s_gate)
+        {
+            int index = IndexOf(appId);
+            return index >= 0 && s_apps[index].TakesToken;
+        }
+    }
+
     /// <summary>Number of registered apps.</summary>
     public static int Count
     {
@@ -109,15 +129,16 @@ public static class FluxAppRegistry
         return -1;
     }
 
-    private sealed class Registration(FluxAppDescriptor app, FluxAppEntryPoint entryPoint, FluxAppCancellableEntryPoint cancellable)
+    private sealed class Registration(FluxAppDescriptor app, FluxAppEntryPoint entryPoint, FluxAppCancellableEntryPoint cancellable, bool takesToken)
     {
+        public bool TakesToken { get; } = takesToken;
         public FluxAppDescriptor App { get; } = app;
         public FluxAppEntryPoint EntryPoint { get; } = entryPoint;
         public FluxAppCancellableEntryPoint CancellableEntryPoint { get; } = cancellable;
     }
 
     /// <summary>One start-up method: run once; its failure is kept and rethrown to every call that needs it.</summary>
-    private sealed class Startup(Func<ValueTask> run)
+    private sealed class Startup(string name, Func<ValueTask> run)
     {
         private readonly object _gate = new();
         private bool _done;
@@ -141,8 +162,12 @@ public static class FluxAppRegistry
                     }
                 }
                 if (_failure is not null)
-                    throw new InvalidOperationException($"a [FluxWorkerStartup] method of this worker failed: {_failure.Message}", _failure);
+                    throw new FluxWorkerStartupException(
+                        $"the worker's start-up method {name} ([FluxWorkerStartup]) threw {_failure.GetType().FullName}: {_failure.Message}", _failure);
             }
         }
     }
 }
+
+/// <summary>A <see cref="FluxWorkerStartupAttribute"/> method of the worker threw: no call runs in that worker process.</summary>
+internal sealed class FluxWorkerStartupException(string message, Exception inner) : InvalidOperationException(message, inner);

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Loader;
 using System.Threading;
 using FluxApps.Runtime;
@@ -23,6 +24,9 @@ public static class FluxWorker
 
     /// <summary>Exit code of a rank that could not run the app (its error report is written).</summary>
     public const int WorkerFailedExitCode = 2;
+
+    /// <summary>SIGALRM on Linux: what Flux sends a job that passed its time limit.</summary>
+    private const int SigAlrm = 14;
 
     // 1 once a module initializer has taken this process's job: nested or later initializers leave it alone.
     private static int s_workerClaimed;
@@ -125,8 +129,31 @@ public static class FluxWorker
             var header = Payload.ReadArgumentsHeader(arguments, argsPath);
             var (_, entry) = FindApp(header);
             FluxAppRegistry.RunWorkerStartups();
+            // An app that takes the call's token: SIGTERM (a cancel or time limit, sent before SIGKILL by the local
+            // backend and by Flux's job shell) cancels it, so the app can end cleanly. Other apps keep the default,
+            // which ends the process at once; registering costs their start-up nothing.
+            using var cancellation = FluxAppRegistry.TakesCancellationToken(header.AppId) ? new CancellationTokenSource() : null;
+            Action<PosixSignalContext> cancel = context =>
+            {
+                context.Cancel = true; // the app ends on its token; the sender's SIGKILL follows if it does not
+                try
+                {
+                    cancellation!.Cancel();
+                }
+                catch (AggregateException ex)
+                {
+                    Console.Error.WriteLine($"FluxApps worker: a cancellation callback threw: {ex.InnerException?.Message}");
+                }
+                catch (ObjectDisposedException)
+                {
+                    // the call is already over
+                }
+            };
+            using var sigterm = cancellation is null ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, cancel);
+            // Flux's job shell signals a job past its time limit with SIGALRM (then SIGKILL after its kill-timeout).
+            using var sigalrm = cancellation is null ? null : PosixSignalRegistration.Create((PosixSignal)SigAlrm, cancel);
             result = Payload.BeginResult();
-            var pending = entry(arguments, result, CancellationToken.None);
+            var pending = entry(arguments, result, cancellation?.Token ?? CancellationToken.None);
             if (!pending.IsCompletedSuccessfully) pending.AsTask().GetAwaiter().GetResult();
             if (rank == 0) Payload.WriteFile(Path.Combine(jobDirectory, Payload.ResultFile), result.WrittenSpan);
             return Exiting(0);
