@@ -7,13 +7,13 @@ namespace FluxApps.Flux.Tests;
 public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoBrokerFixture>
 {
     /// <summary>A runtime of its own on the fixture's instance, with a small pool.</summary>
-    private async Task<FluxAppsRuntime> StartAsync(int workers = 2, int cpus = 1) =>
+    private async Task<FluxAppsRuntime> StartAsync(int workers = 2, int cpus = 1, TimeSpan? idleTimeout = null) =>
         await FluxAppsRuntime.StartAsync(new FluxAppsOptions
         {
             Backend = FluxBackend.Flux,
             FluxUri = fixture.Uri,
             WorkingDirectory = TestPaths.WorkRoot,
-            Pools = [new FluxPoolOptions { Name = "p", MaxWorkers = workers, CpusPerWorker = cpus }],
+            Pools = [new FluxPoolOptions { Name = "p", MaxWorkers = workers, CpusPerWorker = cpus, IdleTimeout = idleTimeout }],
         });
 
     private static FluxCallOptions In(FluxAppsRuntime rt) => new() { Runtime = rt, Pool = "p" };
@@ -151,6 +151,43 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
         await rt.DisposeAsync();
         var active = await ActiveJobs();
         Assert.All(worker, w => Assert.DoesNotContain(w, active));
+    }
+
+    [SkippableFact]
+    public async Task CancellingARunningPooledCallCompletesItAtOnceAndKeepsTheWorkerJob()
+    {
+        FluxAvailability.SkipIfAbsent();
+        await using var rt = await StartAsync(workers: 1);
+        var warm = Library.AddAsync(1, 2, In(rt));
+        Assert.Equal(3, await warm);
+        using var cts = new CancellationTokenSource();
+        var sleeping = Library.SleepAsync(1_000, In(rt), cts.Token);
+        await WaitUntil(() => sleeping.State == FluxJobState.Run);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await sleeping);
+        var next = Library.AddAsync(3, 4, In(rt));
+        Assert.Equal(7, await next);
+        Assert.Equal(warm.JobId, next.JobId); // the worker job served on
+        Assert.Contains(next.JobId!.Value.ToString(), await ActiveJobs());
+    }
+
+    [SkippableFact]
+    public async Task ThePoolGrowsShrinksToZeroWhenIdleAndGrowsAgainAsFluxJobs()
+    {
+        FluxAvailability.SkipIfAbsent();
+        await using var rt = await StartAsync(workers: 2, idleTimeout: TimeSpan.FromMilliseconds(500));
+        var pool = () => rt.Pools.Find("p")!;
+        var calls = Enumerable.Range(0, 4).Select(_ => Library.HoldAsync(400, In(rt))).ToArray();
+        await WaitUntil(() => pool().WorkerCount == 2);
+        await Task.WhenAll(calls.Select(c => c.AsTask()));
+        var first = calls.Select(c => c.JobId!.Value.ToString()).Distinct().ToArray();
+        Assert.Equal(2, first.Length);
+        await WaitUntil(() => pool().WorkerCount == 0);
+        for (int i = 0; i < 300 && (await ActiveJobs()).Intersect(first).Any(); i++) await Task.Delay(100);
+        Assert.Empty((await ActiveJobs()).Intersect(first)); // the idle workers' jobs ended
+        var again = Library.AddAsync(1, 1, In(rt));
+        Assert.Equal(2, await again);
+        Assert.DoesNotContain(again.JobId!.Value.ToString(), first);
     }
 
     private static async Task WaitUntil(Func<bool> condition)
