@@ -354,3 +354,20 @@ public sealed class JobspecTests
         Assert.False(s_schema.Value.Evaluate(doc.RootElement).IsValid);
     }
 }
+
+/// <summary>The "none" envelope the backend pre-signs the owner's jobs with, byte for byte as libflux-core writes it.</summary>
+public sealed class SignedJobspecTests
+{
+    [Fact]
+    public void WrapsLikeLibfluxSignNoneWrap()
+    {
+        string j = SignedJobspec.WrapUnsigned("{\"version\":1}", 1000);
+        string[] parts = j.Split('.');
+        Assert.Equal(3, parts.Length);
+        Assert.Equal("none", parts[2]);
+        // sign_none.c's header_encode: "version:i1:userid:i%lu:mechanism:snone:" with ':' turned into NUL.
+        Assert.Equal("version\0i1\0userid\0i1000\0mechanism\0snone\0", System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(parts[0])));
+        Assert.Equal("{\"version\":1}", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(parts[1])));
+        Assert.Equal("dmVyc2lvbgBpMQB1c2VyaWQAaTAAbWVjaGFuaXNtAHNub25lAA==", SignedJobspec.WrapUnsigned("", 0).Split('.')[0]);
+    }
+}

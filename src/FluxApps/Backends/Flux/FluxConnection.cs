@@ -157,7 +157,12 @@ internal sealed class FluxConnection
         Size = Attr("size");
         Version = Attr("version");
         BrokerPid = int.TryParse(Attr("broker.pid"), out int pid) ? pid : null;
+        OwnerUserId = uint.TryParse(Attr("security.owner"), System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out uint owner) ? owner : null;
     }
+
+    /// <summary>The instance owner's user id (<c>security.owner</c>), or null where the broker did not say.</summary>
+    public uint? OwnerUserId { get; private set; }
 
     private string? Attr(string name)
     {

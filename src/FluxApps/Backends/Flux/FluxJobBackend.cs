@@ -36,6 +36,11 @@ internal sealed class FluxJobBackend : IJobBackend
     private int _disposed;
     private volatile FluxPoolTransport? _poolTransport;
 
+    // The instance owner's jobs go pre-signed with mechanism "none" (what libflux itself does for the
+    // owner): libflux-core built without flux-security leaks the J it signs on every submit
+    // (submit.c never frees it), about the jobspec's size per job. Guests keep libflux's own signing.
+    private readonly uint? _presignAs;
+
     /// <summary>
     /// A backend on an open session (it owns the session from here on), starting <paramref name="worker"/> for app
     /// calls, with the runtime's job shell options (<see cref="FluxAppsOptions.FluxShellOptions"/>) under each call's.
@@ -45,6 +50,8 @@ internal sealed class FluxJobBackend : IJobBackend
         _session = session;
         _worker = worker;
         _shellOptions = shellOptions;
+        uint uid = Errno.getuid();
+        _presignAs = session.Connection.OwnerUserId == uid ? uid : null;
         session.Connection.Closing = OnClosing;
         if (session.Instance is { } instance)
         {
@@ -245,7 +252,9 @@ internal sealed class FluxJobBackend : IJobBackend
         }
         var job = fj.Request;
         nint h = _session.Connection.Handle;
-        nint f = FluxNative.flux_job_submit(h, jobspec, job.Resources.Urgency, 0);
+        nint f = _presignAs is uint uid
+            ? FluxNative.flux_job_submit(h, SignedJobspec.WrapUnsigned(jobspec, uid), job.Resources.Urgency, FluxNative.FLUX_JOB_PRE_SIGNED)
+            : FluxNative.flux_job_submit(h, jobspec, job.Resources.Urgency, 0);
         if (f == 0)
         {
             _session.Connection.Fail($"submitting to the Flux instance at {_session.Connection.Uri} failed: {Errno.Describe(Errno.Last())}");

@@ -104,6 +104,9 @@ internal static unsafe partial class FluxNative
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial nint flux_job_submit(nint h, string jobspec, int urgency, int flags);
 
+    /// <summary><c>flux_job_submit</c> flag: the jobspec argument is already signed (J).</summary>
+    public const int FLUX_JOB_PRE_SIGNED = 1;
+
     [LibraryImport(Library, SetLastError = true)]
     public static partial int flux_job_submit_get_id(nint f, ulong* id);
 
@@ -213,6 +216,9 @@ internal static unsafe partial class Errno
 
     [LibraryImport("libc")]
     public static partial uint geteuid();
+
+    [LibraryImport("libc")]
+    public static partial uint getuid();
 
     [LibraryImport("libc")]
     private static partial nint strerror(int errnum);
