@@ -56,7 +56,7 @@ internal sealed class FluxJobBackend : IJobBackend
         if (session.Instance is { } instance)
         {
             _ = instance.Exited.ContinueWith(t =>
-                    session.Connection.Fail($"the private Flux instance ({instance.Command}) exited with code {t.Result}"),
+                    session.Connection.Fail($"lost the connection to the Flux instance at {session.Connection.Uri}: the private Flux instance ({instance.Command}) exited with code {t.Result}"),
                 CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
