@@ -267,43 +267,32 @@ internal sealed unsafe partial class NativeSpawner
     /// another process's). The gate covers only the table work: walking /proc runs outside it, so spawns and
     /// the reaper never wait for a kill; meanwhile the child is not reaped, so its pid cannot be reused.
     /// </summary>
-    public void KillTree(Child child)
+    public void KillTree(Child child) => WhileUnreaped(child, pid =>
     {
-        lock (_gate)
-        {
-            if (child.Reaped) return;
-            child.Killers++;
-        }
-        try
-        {
-            // Stopped first, so it cannot exit on its own (and report success) when its children die
-            // under it; then descendants, while the child (stopped or a zombie) still holds its pid,
-            // so none can be reparented to a stranger's pid; then the child itself.
-            kill(child.Pid, SIGSTOP);
-            foreach (int pid in TreeWalker(child.Pid)) kill(pid, 9);
-            kill(child.Pid, 9);
-        }
-        finally
-        {
-            bool reaped = false;
-            lock (_gate)
-            {
-                if (--child.Killers == 0 && child.ReapDeferred)
-                {
-                    child.ReapDeferred = false;
-                    reaped = TryReapLocked(child);
-                    if (!reaped) Watch(child); // cannot happen (its pidfd said it exited); never lose a child
-                }
-            }
-            if (reaped) ThreadPool.UnsafeQueueUserWorkItem(child, preferLocal: false);
-        }
-    }
+        // Stopped first, so it cannot exit on its own (and report success) when its children die
+        // under it; then descendants, while the child (stopped or a zombie) still holds its pid,
+        // so none can be reparented to a stranger's pid; then the child itself.
+        kill(pid, SIGSTOP);
+        foreach (int descendant in TreeWalker(pid)) kill(descendant, 9);
+        kill(pid, 9);
+    });
 
     /// <summary>
     /// Asks <paramref name="child"/> and its descendants to end (SIGTERM), unless it has already been reaped; the
     /// caller follows with <see cref="KillTree"/> after a grace. Not stopped first: a stopped process cannot handle it.
     /// </summary>
-    public void TerminateTree(Child child)
+    public void TerminateTree(Child child) => WhileUnreaped(child, pid =>
+    {
+        foreach (int descendant in TreeWalker(pid)) kill(descendant, SIGTERM);
+        kill(pid, SIGTERM);
+    });
+
+    /// <summary>
+    /// Runs <paramref name="signal"/> on the child's pid while the child cannot be reaped (so its pid cannot be
+    /// reused under the signals), without holding the lock the reaper and every spawn need; a reap that had to
+    /// wait for it happens at the end. Does nothing for a child already reaped.
+    /// </summary>
+    private void WhileUnreaped(Child child, Action<int> signal)
     {
         lock (_gate)
         {
@@ -312,8 +301,7 @@ internal sealed unsafe partial class NativeSpawner
         }
         try
         {
-            foreach (int pid in TreeWalker(child.Pid)) kill(pid, SIGTERM);
-            kill(child.Pid, SIGTERM);
+            signal(child.Pid);
         }
         finally
         {
