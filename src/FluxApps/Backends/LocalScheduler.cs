@@ -99,7 +99,7 @@ internal sealed class LocalScheduler<TJob> where TJob : class
         {
             if (FreeCores == 0 || entry.Urgency == HoldUrgency) break; // held jobs sort last
             if (entry.Cores > FreeCores || entry.Gpus > FreeGpus) continue;
-            started.Add(new Allocation(entry.Job, Take(_coreBusy, entry.Cores), Take(_gpuBusy, entry.Gpus)));
+            started.Add(new Allocation(entry.Job, Slots.TakeFirstFree(_coreBusy, entry.Cores), Slots.TakeFirstFree(_gpuBusy, entry.Gpus)));
             FreeCores -= entry.Cores;
             FreeGpus -= entry.Gpus;
         }
@@ -119,19 +119,6 @@ internal sealed class LocalScheduler<TJob> where TJob : class
         foreach (int g in allocation.GpuSlots) _gpuBusy[g] = false;
         FreeCores += allocation.CoreSlots.Length;
         FreeGpus += allocation.GpuSlots.Length;
-    }
-
-    private static int[] Take(bool[] busy, int count)
-    {
-        var taken = new int[count];
-        int n = 0;
-        for (int i = 0; i < busy.Length && n < count; i++)
-        {
-            if (busy[i]) continue;
-            busy[i] = true;
-            taken[n++] = i;
-        }
-        return taken;
     }
 
     private static void CheckUrgency(int urgency)

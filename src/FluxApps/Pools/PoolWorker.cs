@@ -55,18 +55,7 @@ internal sealed class PoolWorker(long index, int cpus, int gpus)
         }
     }
 
-    public int[] TakeGpus(int count)
-    {
-        var slots = new int[count];
-        int n = 0;
-        for (int i = 0; i < GpuBusy.Length && n < count; i++)
-        {
-            if (GpuBusy[i]) continue;
-            GpuBusy[i] = true;
-            slots[n++] = i;
-        }
-        return slots;
-    }
+    public int[] TakeGpus(int count) => Backends.Slots.TakeFirstFree(GpuBusy, count);
 
     public void Release(PooledCall call)
     {
