@@ -42,10 +42,10 @@ internal sealed partial class FluxAppsHostedRuntime(IOptions<FluxAppsHostingOpti
         {
             if (_runtime is not null) return _runtime;
             ObjectDisposedException.ThrowIf(_stopped, this);
-            var runtime = await FluxAppsRuntime.CreateAsync(options.Value.ToRuntimeOptions(), cancellationToken).ConfigureAwait(false);
+            // The runtime logs its own start (and everything after) to the host's loggers.
+            var runtime = await FluxAppsRuntime.CreateAsync(options.Value.ToRuntimeOptions(loggerFactory), cancellationToken).ConfigureAwait(false);
             DefaultRuntime.BeginHosted(runtime);
             Volatile.Write(ref _runtime, runtime);
-            LogStarted(_logger, runtime.BackendDescription, runtime.WorkingDirectory);
             return runtime;
         }
         finally
@@ -112,9 +112,6 @@ internal sealed partial class FluxAppsHostedRuntime(IOptions<FluxAppsHostingOpti
         if (runtime is not null) await StopRuntimeAsync(runtime).ConfigureAwait(false);
         _gate.Dispose();
     }
-
-    [LoggerMessage(1, LogLevel.Information, "FluxApps runtime started on {Backend}, working directory {WorkingDirectory}")]
-    private static partial void LogStarted(ILogger logger, string backend, string workingDirectory);
 
     [LoggerMessage(2, LogLevel.Information, "Host stopping: waiting for {Pending} running FluxApps call(s) to finish within the shutdown timeout")]
     private static partial void LogDraining(ILogger logger, int pending);

@@ -99,4 +99,12 @@ public sealed class FluxAppsOptions
     /// without an entry here gets the default settings of <see cref="FluxPoolOptions"/>.
     /// </summary>
     public System.Collections.Generic.IReadOnlyList<FluxPoolOptions>? Pools { get; init; }
+
+    /// <summary>
+    /// Where the runtime logs (category <c>FluxApps</c>): the runtime, its backend and Flux instance starting and
+    /// stopping, and pool workers coming up and going down, at Information; each call's submission, start and end
+    /// at Debug, its failures and retries at Warning, with the app and job id as structured fields. Default: no logging.
+    /// A host's logger factory is used by <c>services.AddFluxApps()</c>.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; init; }
 }

@@ -1,11 +1,13 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 using FluxApps.Backends;
 using FluxApps.Pools;
 using FluxApps.Runtime;
 using FluxApps.Serialization;
+using FluxApps.Telemetry;
 
 namespace FluxApps;
 
@@ -25,16 +27,26 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
     private readonly WorkerCommand _worker;
     private readonly CallSubmitter _calls;
     private readonly PoolSet _pools;
+    private readonly CallObserver _observer;
 
-    private FluxAppsRuntime(FluxAppsOptions options, StartedBackend started)
+    private FluxAppsRuntime(FluxAppsOptions options, StartedBackend started, TimeSpan startTime)
     {
         Options = options;
         Backend = started.Kind;
         _backend = started.Backend;
         _directories = started.Directories;
         _worker = started.Worker;
-        _pools = new PoolSet(options, _backend, _worker, _directories.Root);
-        _calls = new CallSubmitter(options, _directories, _backend, _pools);
+        _observer = new CallObserver(options.LoggerFactory, started.Kind);
+        _pools = new PoolSet(options, _backend, _worker, _directories.Root, _observer);
+        _calls = new CallSubmitter(options, _directories, _backend, _pools, _observer);
+        _observer.Attach(() => _calls.PendingCount, _pools.WorkerCounts);
+        var logger = _observer.Logger;
+        if (started.Kind == FluxBackend.Flux)
+        {
+            if (started.StartedFluxInstance) Log.FluxInstanceStarted(logger, _backend.InstanceUri);
+            else Log.FluxInstanceConnected(logger, _backend.InstanceUri);
+        }
+        Log.RuntimeStarted(logger, Backend, _backend.Description, startTime.TotalMilliseconds, _directories.Root);
     }
 
     /// <summary>The options the runtime was started with.</summary>
@@ -93,8 +105,25 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
     }
 
     /// <summary>Starts a runtime without offering it as the default.</summary>
-    internal static async Task<FluxAppsRuntime> CreateAsync(FluxAppsOptions options, CancellationToken cancellationToken) =>
-        new(options, await BackendSelection.StartAsync(options, cancellationToken).ConfigureAwait(false));
+    internal static async Task<FluxAppsRuntime> CreateAsync(FluxAppsOptions options, CancellationToken cancellationToken)
+    {
+        long start = Stopwatch.GetTimestamp();
+        var started = await BackendSelection.StartAsync(options, cancellationToken).ConfigureAwait(false);
+        return new(options, started, Stopwatch.GetElapsedTime(start));
+    }
+
+    /// <summary>
+    /// The events of this runtime's calls from this moment on (the subscription is made by this call, so calls submitted
+    /// right after it are all seen): each call's submission, its job's events (submit, alloc, start, finish, exception,
+    /// retry, ...) and its completion, in the order they happen for each call. Nothing is dropped: events wait in memory
+    /// for a slow reader. The stream ends when the runtime is disposed (after the last call's completion) or when
+    /// <paramref name="cancellationToken"/> is cancelled (without an exception); a disposed runtime gives an empty stream.
+    /// Enumerate it once; ask again for another subscription.
+    /// </summary>
+    /// <param name="cancellationToken">Ends the stream.</param>
+    /// <exception cref="InvalidOperationException">The stream is enumerated a second time.</exception>
+    public IAsyncEnumerable<FluxCallEvent> WatchEventsAsync(CancellationToken cancellationToken = default) =>
+        new CallEventStream(_observer, _observer.Subscribe(IsDisposed), cancellationToken);
 
     /// <summary>Submits one call. Called by <see cref="FluxAppInvoker"/>.</summary>
     internal void Submit(FluxFuture future, FluxWriter? arguments, JobResources resources, FluxCallOptions? options, CancellationToken cancellationToken,
@@ -109,11 +138,14 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
     {
         if (!_calls.Close()) return;
         DefaultRuntime.Forget(this);
+        Log.RuntimeStopping(_observer.Logger, Backend, _calls.PendingCount);
         _calls.CancelPending();
         // Pools first: their workers are jobs of the backend, stopped and waited for while it still runs.
         await _pools.DisposeAsync().ConfigureAwait(false);
         await _backend.DisposeAsync().ConfigureAwait(false);
         _calls.SettlePendingAsCancelled();
         if (!Options.KeepJobFiles) _directories.RemoveRun();
+        Log.RuntimeStopped(_observer.Logger, Backend);
+        _observer.Detach();
     }
 }

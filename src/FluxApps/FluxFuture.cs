@@ -24,6 +24,7 @@ public abstract class FluxFuture
     private volatile FluxJobState _state = FluxJobState.New;
     private volatile bool _cancelRequested;
     private int _attempts;
+    private int _settled;
 
     private protected FluxFuture(FluxAppDescriptor app, Task task)
     {
@@ -167,6 +168,31 @@ public abstract class FluxFuture
     /// <summary>Set by the runtime for a cached call: it gets the result bytes of a success before the future completes.</summary>
     internal Action<ReadOnlyMemory<byte>>? ResultStored { get; set; }
 
+    /// <summary>Set by the runtime as it takes the call: where its job events and outcome are reported (logs, traces, metrics, event stream).</summary>
+    internal Telemetry.CallObserver? Observer { get; set; }
+
+    /// <summary>The call's activity while it runs, when someone listens to FluxApps' activity source.</summary>
+    internal System.Diagnostics.Activity? Activity { get; set; }
+
+    /// <summary>The W3C trace context the call's job continues (<c>TRACEPARENT</c>), or null when there is no trace.</summary>
+    internal string? TraceParent { get; set; }
+
+    /// <summary>The trace state that goes with <see cref="TraceParent"/> (<c>TRACESTATE</c>), or null.</summary>
+    internal string? TraceState { get; set; }
+
+    /// <summary>When the last event of that name happened (e.g. this attempt's <c>submit</c>), or null.</summary>
+    internal DateTimeOffset? LastEventTime(string name)
+    {
+        lock (_gate)
+        {
+            for (int i = _events.Count - 1; i >= 0; i--)
+            {
+                if (_events[i].Name == name) return _events[i].Timestamp;
+            }
+        }
+        return null;
+    }
+
     /// <summary>Counts an attempt as it is handed to the backend.</summary>
     internal void CountAttempt() => Interlocked.Increment(ref _attempts);
 
@@ -221,6 +247,7 @@ public abstract class FluxFuture
             handler = _jobEvent;
         }
         handler?.Invoke(this, e);
+        Observer?.OnJobEvent(this, e);
     }
 
     /// <summary>Completes from rank 0's result payload.</summary>
@@ -236,14 +263,26 @@ public abstract class FluxFuture
         if (Retry is { } retry && retry.Retrying(exception)) return false;
         _submitted.TrySetException(exception);
         _state = FluxJobState.Inactive;
-        return TrySetExceptionCore(exception);
+        return Settle(exception, canceled: false) && TrySetExceptionCore(exception);
     }
 
     internal bool TrySetCanceled(CancellationToken token)
     {
         _submitted.TrySetCanceled(token);
         _state = FluxJobState.Inactive;
+        if (!Settle(null, canceled: true)) return false;
         return TrySetCanceledCore(token);
+    }
+
+    /// <summary>
+    /// Claims the call's one completion and reports it to the observer, before the task completes so that an awaiter
+    /// finds its activity ended and its metrics recorded; false when the call already has its outcome.
+    /// </summary>
+    private protected bool Settle(Exception? error, bool canceled)
+    {
+        if (Interlocked.Exchange(ref _settled, 1) != 0) return false;
+        Observer?.Completed(this, error, canceled);
+        return true;
     }
 
     private protected abstract bool TrySetExceptionCore(Exception exception);
@@ -289,10 +328,14 @@ public sealed class FluxFuture<T> : FluxFuture
         T value = _readResult(result);
         result.CompleteResult();
         StoreResult(result, start); // only a result that decodes is worth keeping
-        _completion.TrySetResult(value);
+        if (Settle(null, canceled: false)) _completion.TrySetResult(value);
     }
 
-    internal override bool TrySetValue(object value) => _completion.TrySetResult((T)value);
+    internal override bool TrySetValue(object value)
+    {
+        T typed = (T)value;
+        return Settle(null, canceled: false) && _completion.TrySetResult(typed);
+    }
 
     private protected override bool TrySetExceptionCore(Exception exception) => _completion.TrySetException(exception);
 
@@ -313,7 +356,7 @@ internal sealed class FluxVoidFuture : FluxFuture
         int start = result?.Position ?? 0;
         result?.CompleteResult();
         StoreResult(result, start);
-        _completion.TrySetResult();
+        if (Settle(null, canceled: false)) _completion.TrySetResult();
     }
 
     private protected override bool TrySetExceptionCore(Exception exception) => _completion.TrySetException(exception);

@@ -100,8 +100,9 @@ internal sealed class LocalBackend : IJobBackend
         var job = new LocalJob(request);
         request.Id = _ids.Next();
         request.Future.SetJobId(request.Id);
-        request.Future.AddEvent("submit", $"urgency={request.Resources.Urgency}");
+        // State first, then the event: whoever watches events reads the state it leads to.
         request.Future.SetState(FluxJobState.Sched);
+        request.Future.AddEvent("submit", $"urgency={request.Resources.Urgency}");
         string? unsatisfiable = WhyUnsatisfiable(request.Resources);
         if (unsatisfiable is not null)
         {
@@ -201,9 +202,9 @@ internal sealed class LocalBackend : IJobBackend
         var r = request.Resources;
         var future = request.Future;
         var allocation = job.Allocation!;
+        future.SetState(FluxJobState.Run);
         future.AddEvent("alloc", $"cores={string.Join(',', allocation.CoreSlots.Select(c => _cpus[c]))}"
             + (allocation.GpuSlots.Length > 0 ? $" gpus={string.Join(',', allocation.GpuSlots.Select(g => _gpus[g]))}" : ""));
-        future.SetState(FluxJobState.Run);
         var command = request.TaskCommand(_worker);
         int coresPerRank = r.Exclusive ? Math.Max(r.Cpus, allocation.CoreSlots.Length / r.MpiRanks) : r.Cpus;
         int gpusPerRank = r.Exclusive ? allocation.GpuSlots.Length / r.MpiRanks : r.Gpus;

@@ -25,12 +25,26 @@ internal sealed class PoolSet : IAsyncDisposable
     private long _workerIds;
     private bool _disposed;
 
-    public PoolSet(FluxAppsOptions options, IJobBackend backend, WorkerCommand worker, string root)
+    public PoolSet(FluxAppsOptions options, IJobBackend backend, WorkerCommand worker, string root, Telemetry.CallObserver observer)
     {
         _options = options;
         _backend = backend;
         _worker = worker;
         _root = root;
+        Observer = observer;
+    }
+
+    /// <summary>Where the pools report workers coming up and going down.</summary>
+    public Telemetry.CallObserver Observer { get; }
+
+    /// <summary>Each pool's workers by state, for the <c>fluxapps.pool.workers</c> gauge.</summary>
+    public IEnumerable<(string Pool, int Starting, int Busy, int Idle)> WorkerCounts()
+    {
+        foreach (var pool in _pools.Values)
+        {
+            var (starting, busy, idle) = pool.CountWorkers();
+            yield return (pool.Settings.Name, starting, busy, idle);
+        }
     }
 
     /// <summary>Calls queued or running in every pool.</summary>

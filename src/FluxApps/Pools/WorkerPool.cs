@@ -66,6 +66,22 @@ internal sealed class WorkerPool
         get { lock (_gate) return _workers.Count; }
     }
 
+    /// <summary>Workers starting (not connected yet), busy (running calls) and idle (connected, no call).</summary>
+    public (int Starting, int Busy, int Idle) CountWorkers()
+    {
+        int starting = 0, busy = 0, idle = 0;
+        lock (_gate)
+        {
+            foreach (var worker in _workers.Values)
+            {
+                if (worker.State == PoolWorker.Stage.Starting) starting++;
+                else if (worker.Running.Count > 0) busy++;
+                else if (worker.State == PoolWorker.Stage.Ready) idle++;
+            }
+        }
+        return (starting, busy, idle);
+    }
+
     /// <summary>The job ids of the workers that have one, for tests.</summary>
     internal IReadOnlyList<(FluxJobId Job, int Pid)> Workers
     {
@@ -88,8 +104,8 @@ internal sealed class WorkerPool
             call.Node = _queue.AddLast(call);
             _queuedCpus += call.Cpus;
         }
-        future.AddEvent("submit", $"pool={Settings.Name}");
         future.SetState(FluxJobState.Sched);
+        future.AddEvent("submit", $"pool={Settings.Name}");
         future.SetCancelAction(() => Cancel(call));
         if (future.CancelRequested) Cancel(call);
         Dispatch();
@@ -146,9 +162,16 @@ internal sealed class WorkerPool
         worker.FreeCpus -= call.Cpus;
         worker.Running.Add(call.Id, call);
         call.State = PooledCall.Stage.Running;
-        Span<byte> head = stackalloc byte[4 + 4 * call.GpuSlots.Length];
+        string? trace = call.Future.TraceParent is { } parent
+            ? (string.IsNullOrEmpty(call.Future.TraceState) ? parent : parent + "\n" + call.Future.TraceState)
+            : null;
+        int traceBytes = trace is null ? 0 : Encoding.UTF8.GetByteCount(trace);
+        int gpuBytes = 4 + 4 * call.GpuSlots.Length;
+        Span<byte> head = stackalloc byte[gpuBytes + 4 + traceBytes];
         BinaryPrimitives.WriteInt32LittleEndian(head, call.GpuSlots.Length);
         for (int i = 0; i < call.GpuSlots.Length; i++) BinaryPrimitives.WriteInt32LittleEndian(head[(4 + 4 * i)..], call.GpuSlots[i]);
+        BinaryPrimitives.WriteInt32LittleEndian(head[gpuBytes..], traceBytes);
+        if (trace is not null) Encoding.UTF8.GetBytes(trace, head[(gpuBytes + 4)..]);
         if (!worker.Connection!.Send(PoolFrames.Kind.Call, call.Id, head, call.Arguments))
         {
             worker.Running.Remove(call.Id);
@@ -208,6 +231,7 @@ internal sealed class WorkerPool
     /// <summary>A worker reached the client through the transport and proved it holds the secret; false when the pool does not know it (or is ending).</summary>
     public bool Connected(long index, int pid, IPoolChannel connection)
     {
+        FluxJobId? job;
         lock (_gate)
         {
             if (_disposed || !_workers.TryGetValue(index, out var worker) || worker.State != PoolWorker.Stage.Starting) return false;
@@ -218,8 +242,10 @@ internal sealed class WorkerPool
             _failedStarts = 0;
             connection.FrameReceived = (kind, id, body) => OnFrame(worker, kind, id, body);
             connection.Closed = _ => ConnectionLost(worker);
+            job = worker.Job?.Id;
         }
         connection.Start();
+        _set.Observer.PoolWorkerUp(Settings.Name, index, job, pid);
         Dispatch();
         return true;
     }
@@ -419,6 +445,7 @@ internal sealed class WorkerPool
         worker.LostTimer?.Dispose();
         _ = worker.Connection?.DisposeAsync();
         _set.WorkerJobEnded(worker.Job!);
+        if (worker.Connection is not null) _set.Observer.PoolWorkerDown(Settings.Name, worker.Index, worker.Job?.Id, lost.Count, Describe(worker, outcome).How);
         foreach (var call in lost) call.Future.TrySetException(Lost(call, worker, outcome));
         if (refused is not null)
             foreach (var call in refused) call.Future.TrySetException(startFailure!);

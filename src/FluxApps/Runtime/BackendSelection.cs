@@ -11,7 +11,11 @@ namespace FluxApps.Runtime;
 /// <param name="Directories">The run directory and its call directories.</param>
 /// <param name="Worker">The command that starts a worker on a call directory.</param>
 /// <param name="Backend">The backend; the runtime owns it from here on and disposes it.</param>
-internal sealed record StartedBackend(FluxBackend Kind, RunDirectories Directories, WorkerCommand Worker, IJobBackend Backend);
+internal sealed record StartedBackend(FluxBackend Kind, RunDirectories Directories, WorkerCommand Worker, IJobBackend Backend)
+{
+    /// <summary>True when the Flux backend started a private instance (rather than connecting to one).</summary>
+    public bool StartedFluxInstance { get; init; }
+}
 
 /// <summary>
 /// Which backend a runtime uses (<see cref="Choose"/>), and starting it (<see cref="StartAsync"/>): for Flux,
@@ -64,7 +68,10 @@ internal static class BackendSelection
         {
             var directories = RunDirectories.Create(options.WorkingDirectory, memoryBacked: false);
             var worker = WorkerCommand.Resolve(directories.Root);
-            return new StartedBackend(kind, directories, worker, new FluxJobBackend(session, worker, options.FluxShellOptions));
+            return new StartedBackend(kind, directories, worker, new FluxJobBackend(session, worker, options.FluxShellOptions))
+            {
+                StartedFluxInstance = session.Instance is not null,
+            };
         }
         catch
         {

@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using FluxApps.Backends;
 using FluxApps.Pools;
 using FluxApps.Serialization;
+using FluxApps.Telemetry;
 
 namespace FluxApps.Runtime;
 
@@ -23,16 +24,18 @@ internal sealed class CallSubmitter
     private readonly RunDirectories _directories;
     private readonly IJobBackend _backend;
     private readonly PoolSet _pools;
+    private readonly CallObserver _observer;
     private readonly ConcurrentDictionary<FluxFuture, JobRequest> _pending = new();
     private CheckpointStore? _checkpoints;
     private int _closed;
 
-    public CallSubmitter(FluxAppsOptions options, RunDirectories directories, IJobBackend backend, PoolSet pools)
+    public CallSubmitter(FluxAppsOptions options, RunDirectories directories, IJobBackend backend, PoolSet pools, CallObserver observer)
     {
         _options = options;
         _directories = directories;
         _backend = backend;
         _pools = pools;
+        _observer = observer;
     }
 
     /// <summary>Number of calls submitted and not yet completed.</summary>
@@ -59,8 +62,9 @@ internal sealed class CallSubmitter
         }
         int retries = RetryPolicy.ResolveRetries(future.App, options);
         bool cache = CheckpointStore.Resolve(future.App, options, command is not null);
-        if (PoolSettings.PoolOf(future.App, options) is { } poolName)
-            _pools.Get(poolName).Settings.CheckCall(future.App, resources, options, command is not null);
+        string? pool = PoolSettings.PoolOf(future.App, options);
+        if (pool is not null) _pools.Get(pool).Settings.CheckCall(future.App, resources, options, command is not null);
+        _observer.Submitted(future, resources, command is null ? pool : null);
         if (cancellationToken.CanBeCanceled)
         {
             // For the whole call: every attempt, the waits between them, or the identical call it waits for.
@@ -114,7 +118,7 @@ internal sealed class CallSubmitter
         }
         var (call, jobDir) = _directories.NextCall();
         string cwd = options?.WorkingDirectory ?? Environment.CurrentDirectory;
-        var request = new JobRequest(future, resources, jobDir, options?.Environment, cwd)
+        var request = new JobRequest(future, resources, jobDir, TraceContext.AddTo(options?.Environment, future), cwd)
         {
             ShellOptions = options?.ShellOptions,
             Command = command is null ? null : RunDirectories.WithOutputPaths(command, cwd, resources.Name, call),

@@ -8,6 +8,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Loader;
 using System.Threading;
 using FluxApps.Runtime;
+using FluxApps.Telemetry;
 using FluxApps.Serialization;
 
 namespace FluxApps.Worker;
@@ -122,13 +123,17 @@ public static class FluxWorker
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Payload.WriteExitRecord(jobDirectory, rank, Environment.ExitCode);
         FluxReader? arguments = null;
         FluxWriter? result = null;
+        System.Diagnostics.Activity? activity = null;
         try
         {
             string argsPath = Path.Combine(jobDirectory, Payload.ArgumentsFile);
             arguments = new FluxReader(ReadArguments(argsPath));
             var header = Payload.ReadArgumentsHeader(arguments, argsPath);
-            var (_, entry) = FindApp(header);
+            var (app, entry) = FindApp(header);
             FluxAppRegistry.RunWorkerStartups();
+            // After the start-up methods, so a listener one of them set up sees the call's activity.
+            activity = WorkerActivity.Start(app.DisplayName, Environment.GetEnvironmentVariable(TraceContext.TraceParentVariable),
+                Environment.GetEnvironmentVariable(TraceContext.TraceStateVariable));
             // An app that takes the call's token: SIGTERM (a cancel or time limit, sent before SIGKILL by the local
             // backend and by Flux's job shell) cancels it, so the app can end cleanly. Other apps keep the default,
             // which ends the process at once; registering costs their start-up nothing.
@@ -155,11 +160,13 @@ public static class FluxWorker
             result = Payload.BeginResult();
             var pending = entry(arguments, result, cancellation?.Token ?? CancellationToken.None);
             if (!pending.IsCompletedSuccessfully) pending.AsTask().GetAwaiter().GetResult();
+            WorkerActivity.Stop(activity, null);
             if (rank == 0) Payload.WriteFile(Path.Combine(jobDirectory, Payload.ResultFile), result.WrittenSpan);
             return Exiting(0);
         }
         catch (Exception ex)
         {
+            WorkerActivity.Stop(activity, ex);
             var report = ErrorReportFor(ex, arguments, result, rank);
             bool appThrew = report.Kind == Payload.ErrorKind.AppException;
             try

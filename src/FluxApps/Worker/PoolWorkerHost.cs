@@ -9,6 +9,7 @@ using System.Threading.Tasks;
 using FluxApps.Pools;
 using FluxApps.Runtime;
 using FluxApps.Serialization;
+using FluxApps.Telemetry;
 
 namespace FluxApps.Worker;
 
@@ -128,6 +129,7 @@ internal static class PoolWorkerHost
     {
         FluxReader? arguments = null;
         FluxWriter? result = null;
+        System.Diagnostics.Activity? activity = null;
         PoolFrames.Outcome outcome;
         ReadOnlyMemory<byte> payload;
         var console = CallConsole.Begin();
@@ -143,18 +145,29 @@ internal static class PoolWorkerHost
                 gpuIds[i] = slot >= 0 && slot < s_gpus.Length ? s_gpus[slot] : slot;
             }
             int offset = 4 + 4 * gpuCount;
+            int traceLength = BinaryPrimitives.ReadInt32LittleEndian(body.AsSpan(offset));
+            if (traceLength < 0 || traceLength > 4096) throw new FluxPayloadException($"the call's trace context is {traceLength} bytes.");
+            string? trace = traceLength == 0 ? null : Encoding.UTF8.GetString(body, offset + 4, traceLength);
+            offset += 4 + traceLength;
             arguments = new FluxReader(body.AsMemory(offset).ToArray());
             var header = Payload.ReadArgumentsHeader(arguments, "pool call");
-            var (_, entry) = FluxWorker.FindApp(header);
+            var (app, entry) = FluxWorker.FindApp(header);
             FluxAppRegistry.RunWorkerStartups();
             FluxAppContext.SetPooledCall(FluxAppContext.ForPooledCall(gpuIds));
+            if (trace is not null)
+            {
+                int newline = trace.IndexOf('\n');
+                activity = WorkerActivity.Start(app.DisplayName, newline < 0 ? trace : trace[..newline], newline < 0 ? null : trace[(newline + 1)..]);
+            }
             result = Payload.BeginResult();
             await entry(arguments, result, call.Cancellation.Token).ConfigureAwait(false);
+            WorkerActivity.Stop(activity, null);
             outcome = PoolFrames.Outcome.Result;
             payload = result.WrittenMemory;
         }
         catch (Exception ex)
         {
+            WorkerActivity.Stop(activity, ex);
             var report = FluxWorker.ErrorReportFor(ex, arguments, result, 0);
             outcome = report.Kind == Payload.ErrorKind.AppException ? PoolFrames.Outcome.AppException : PoolFrames.Outcome.WorkerError;
             payload = Payload.BuildError(report).WrittenMemory;
