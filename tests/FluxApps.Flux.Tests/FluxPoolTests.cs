@@ -199,4 +199,34 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
             await Task.Delay(20);
         }
     }
+
+    [SkippableFact]
+    public async Task TheCallersTraceContinuesInsideFluxJobsAndPoolWorkers()
+    {
+        FluxAvailability.SkipIfAbsent();
+        var stopped = new System.Collections.Concurrent.ConcurrentBag<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == FluxAppsTelemetry.ActivitySourceName,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) =>
+                System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Add,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        await using var rt = await StartAsync();
+        using var caller = new System.Diagnostics.Activity("caller").Start();
+        foreach (var options in new[] { new FluxCallOptions { Runtime = rt }, In(rt) })
+        {
+            var call = TelemetryApps.TraceSeenAsync(options);
+            string[] seen = (await call).Split(' ');
+            var activity = stopped.Single(a => (string?)a.GetTagItem("fluxapps.job.id") == call.JobId.ToString()
+                && (string?)a.GetTagItem("fluxapps.app") == "TelemetryApps.TraceSeen");
+            Assert.Equal("flux", activity.GetTagItem("fluxapps.backend"));
+            Assert.Equal(caller.SpanId, activity.ParentSpanId);
+            Assert.Equal(caller.TraceId.ToString(), seen[0]); // the job runs in the caller's trace
+            Assert.Equal(activity.SpanId.ToString(), seen[1]); // under the call's activity
+            Assert.Equal(seen[2], seen[3]); // and the app's own span is the job's child
+            Assert.Contains(activity.Events, e => e.Name == "start");
+        }
+    }
 }

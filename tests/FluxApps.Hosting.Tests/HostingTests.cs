@@ -2,6 +2,7 @@ using FluxApps.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace FluxApps.Hosting.Tests;
@@ -179,5 +180,90 @@ public sealed class HostingTests
         var runtime = host.Services.GetRequiredService<FluxAppsRuntime>();
         await ((IAsyncDisposable)host).DisposeAsync();
         Assert.False(Directory.Exists(runtime.WorkingDirectory));
+    }
+
+    [Fact]
+    public async Task PoolsBindFromConfigurationAndCallsRunInThem()
+    {
+        var builder = NewBuilder(new Dictionary<string, string?>
+        {
+            ["FluxApps:Backend"] = "Local",
+            ["FluxApps:LocalCores"] = "2",
+            ["FluxApps:Pools:cfg:MaxWorkers"] = "1",
+            ["FluxApps:Pools:cfg:CpusPerWorker"] = "2",
+            ["FluxApps:Pools:cfg:IdleTimeout"] = "00:00:05",
+            ["FluxApps:Pools:batch:Queue"] = "debug",
+            ["FluxApps:Pools:batch:TimeLimit"] = "1h",
+        });
+        builder.Services.AddFluxApps();
+        using var host = builder.Build();
+        var options = host.Services.GetRequiredService<IOptions<FluxAppsHostingOptions>>().Value.ToRuntimeOptions();
+        var pools = options.Pools!.OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
+        Assert.Equal(["batch", "cfg"], pools.Select(p => p.Name));
+        Assert.Equal("debug", pools[0].Queue);
+        Assert.Equal("1h", pools[0].TimeLimit);
+        Assert.Null(pools[0].MaxWorkers);
+        Assert.Equal(1, pools[1].MaxWorkers);
+        Assert.Equal(2, pools[1].CpusPerWorker);
+        Assert.Equal(TimeSpan.FromSeconds(5), pools[1].IdleTimeout);
+
+        await host.StartAsync();
+        var first = HostApps.SleepAsync(1, new FluxCallOptions { Pool = "cfg" });
+        var second = HostApps.SleepAsync(2, new FluxCallOptions { Pool = "cfg" });
+        Assert.Equal(1, await first);
+        Assert.Equal(2, await second);
+        Assert.Contains(first.Events, e => e.Name == "submit" && e.Context == "pool=cfg");
+        Assert.Equal(first.JobId, second.JobId); // MaxWorkers = 1: one worker job ran both
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public void APoolWithoutANameIsRefusedNamingIt()
+    {
+        var settings = new FluxAppsHostingOptions();
+        settings.Pools[" "] = new FluxPoolHostingOptions { MaxWorkers = 2 };
+        var ex = Assert.Throws<ArgumentException>(() => settings.ToRuntimeOptions());
+        Assert.Contains("FluxApps:Pools", ex.Message);
+    }
+
+    /// <summary>Keeps the host's log entries of category FluxApps.</summary>
+    private sealed class CapturingProvider : ILoggerProvider
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(LogLevel Level, string EventName, string Message)> Entries { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void Dispose() { }
+
+        private sealed class Logger(CapturingProvider provider, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (category == "FluxApps") provider.Entries.Enqueue((logLevel, eventId.Name ?? "", formatter(state, exception)));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task TheRuntimeLogsThroughTheHostsLoggers()
+    {
+        var builder = NewBuilder();
+        var provider = new CapturingProvider();
+        builder.Logging.AddProvider(provider);
+        builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        builder.Services.AddFluxApps();
+        using var host = builder.Build();
+        await host.StartAsync();
+        var call = HostApps.SleepAsync(5);
+        Assert.Equal(5, await call);
+        await host.StopAsync();
+        var entries = provider.Entries.ToList();
+        Assert.Contains(entries, e => e.EventName == "RuntimeStarted" && e.Level == LogLevel.Information && e.Message.Contains("Local backend"));
+        Assert.Contains(entries, e => e.EventName == "CallSucceeded" && e.Level == LogLevel.Debug && e.Message.Contains(call.JobId.ToString()!));
+        Assert.Contains(entries, e => e.EventName == "RuntimeStopped");
     }
 }
