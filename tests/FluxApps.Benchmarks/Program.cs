@@ -14,6 +14,7 @@ using FluxApps.Benchmarks;
 //   pool [--backend local|flux] [--apps N] [--pending M] [--per-job K]
 //                        N trivial pooled apps (apps/s), a warm pool's round trip, M pooled calls pending at once,
 //                        beside K trivial apps as jobs of their own in the same run
+//   telemetry [N]        N trivial pooled apps with nobody listening, with traces, metrics and Debug logs all taken, and quiet again
 //   fuzz [S] [SEED]      mutated payloads against the payload readers for S seconds (default 60); exit 1 on a crash
 //   soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130] [--kinds Throw,Exit,...]
 //                        N calls, a fraction F failing on purpose in every way a call can fail; prints lost futures,
@@ -45,9 +46,11 @@ switch (mode)
         return Fuzz.Run(seconds: Arg(1, 60), seed: Arg(2, Environment.TickCount & int.MaxValue));
     case "soak":
         return await SoakCommand.RunAsync(args[1..]);
+    case "telemetry":
+        return await TelemetryBenchmark.RunAsync(args[1..]);
     default:
         Console.WriteLine("modes: inprocess | throughput [apps] [parallel] | startup [runs] | pending [calls] | flux [apps] | pool [--backend local|flux] [--apps N] [--pending M] | aot [apps] [parallel] [runs] [--no-publish] | " +
-                          "fuzz [seconds] [seed] | soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130] [--kinds Throw,Exit,...]");
+                          "telemetry [apps] | fuzz [seconds] [seed] | soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130] [--kinds Throw,Exit,...]");
         break;
 }
 return 0;

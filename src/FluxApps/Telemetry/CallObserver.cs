@@ -129,7 +129,7 @@ internal sealed class CallObserver
         }
         if (_logger.IsEnabled(LogLevel.Debug))
             Log.CallSubmitted(_logger, future.AppName, resources.ToString(), pool is null ? "" : $", pool {pool}");
-        Publish(new FluxCallEvent(FluxCallEventKind.Submitted, future, future.State, DateTimeOffset.UtcNow));
+        if (HasSubscribers) Publish(new FluxCallEvent(FluxCallEventKind.Submitted, future, future.State, DateTimeOffset.UtcNow));
     }
 
     /// <summary>An event of the call's job (the future has already taken the state it leads to).</summary>
@@ -152,7 +152,7 @@ internal sealed class CallObserver
                         Instruments.RunTime.Record(run, AppTag(future));
                     break;
                 case "retry":
-                    Log.CallRetrying(_logger, future.AppName, future.JobId?.ToString(), jobEvent.Context);
+                    if (_logger.IsEnabled(LogLevel.Warning)) Log.CallRetrying(_logger, future.AppName, future.JobId?.ToString(), jobEvent.Context);
                     break;
             }
             if (future.Activity is { IsAllDataRequested: true } activity)
@@ -160,7 +160,7 @@ internal sealed class CallObserver
                 activity.AddEvent(new ActivityEvent(jobEvent.Name, jobEvent.Timestamp, jobEvent.Context.Length == 0 ? default
                     : new ActivityTagsCollection { [Instruments.Tags.EventContext] = jobEvent.Context }));
             }
-            Publish(new FluxCallEvent(FluxCallEventKind.JobEvent, future, future.State, jobEvent.Timestamp, jobEvent));
+            if (HasSubscribers) Publish(new FluxCallEvent(FluxCallEventKind.JobEvent, future, future.State, jobEvent.Timestamp, jobEvent));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -174,19 +174,18 @@ internal sealed class CallObserver
         try
         {
             var outcome = canceled ? FluxCallOutcome.Canceled : error is null ? FluxCallOutcome.Succeeded : FluxCallOutcome.Failed;
-            string? jobId = future.JobId?.ToString();
             string? failureKind = error is null ? null : FailureKind(error);
             switch (outcome)
             {
                 case FluxCallOutcome.Succeeded:
                     if (_logger.IsEnabled(LogLevel.Debug))
-                        Log.CallSucceeded(_logger, future.AppName, jobId, future.Attempts, future.FromCache ? " (from the checkpoint)" : "");
+                        Log.CallSucceeded(_logger, future.AppName, future.JobId?.ToString(), future.Attempts, future.FromCache ? " (from the checkpoint)" : "");
                     break;
                 case FluxCallOutcome.Canceled:
-                    if (_logger.IsEnabled(LogLevel.Debug)) Log.CallCanceled(_logger, future.AppName, jobId);
+                    if (_logger.IsEnabled(LogLevel.Debug)) Log.CallCanceled(_logger, future.AppName, future.JobId?.ToString());
                     break;
                 default:
-                    Log.CallFailed(_logger, future.AppName, jobId, failureKind!, error!.Message, error);
+                    if (_logger.IsEnabled(LogLevel.Warning)) Log.CallFailed(_logger, future.AppName, future.JobId?.ToString(), failureKind!, error!.Message, error);
                     break;
             }
             if (Instruments.CallsCompleted.Enabled)
@@ -198,7 +197,7 @@ internal sealed class CallObserver
                 future.Activity = null;
                 if (activity.IsAllDataRequested)
                 {
-                    if (jobId is not null) activity.SetTag(Instruments.Tags.JobId, jobId);
+                    if (future.JobId is { } jobId) activity.SetTag(Instruments.Tags.JobId, jobId.ToString());
                     activity.SetTag(Instruments.Tags.Attempts, future.Attempts);
                     activity.SetTag(Instruments.Tags.Outcome, OutcomeName(outcome));
                     if (future.FromCache) activity.SetTag(Instruments.Tags.FromCache, true);
@@ -216,14 +215,16 @@ internal sealed class CallObserver
                 }
                 activity.Stop();
             }
-            Publish(new FluxCallEvent(FluxCallEventKind.Completed, future, FluxJobState.Inactive, DateTimeOffset.UtcNow, outcome: outcome,
-                exception: error));
+            if (HasSubscribers)
+                Publish(new FluxCallEvent(FluxCallEventKind.Completed, future, FluxJobState.Inactive, DateTimeOffset.UtcNow, outcome: outcome, exception: error));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // As above: the future completes whatever a logger or listener does.
         }
     }
+
+    private bool HasSubscribers => Volatile.Read(ref _subscribers).Length > 0;
 
     private void Publish(FluxCallEvent callEvent)
     {
