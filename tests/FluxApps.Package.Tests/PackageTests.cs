@@ -247,6 +247,88 @@ public sealed class PackageTests(ITestOutputHelper output) : IClassFixture<Packe
         """;
 
     [Fact]
+    public void HostedConsumerGetsLogsTracesMetricsEventsAndPoolsWithTheOpenTelemetrySdk()
+    {
+        // As a user would wire it: the host's logging, OpenTelemetry's SDK with its in-memory exporters, and pools from configuration.
+        string dir = PackedFeed.NewConsumer("TelemetryConsumer", TelemetryProgram,
+            extra: "<PackageReference Include=\"Microsoft.Extensions.Hosting\" Version=\"10.0.0\" />"
+                + "<PackageReference Include=\"OpenTelemetry.Extensions.Hosting\" Version=\"1.20.1\" />"
+                + "<PackageReference Include=\"OpenTelemetry.Exporter.InMemory\" Version=\"1.20.1\" />",
+            package: "FluxApps.Hosting");
+        var (code, text) = PackedFeed.Dotnet(dir, "run", "-c", "Release", "--", "--FluxApps:Backend=Local", "--FluxApps:LocalCores=2",
+            "--FluxApps:Pools:fast:MaxWorkers=1", "--Logging:LogLevel:FluxApps=Debug");
+        output.WriteLine(text);
+        Assert.True(code == 0, text);
+        Assert.Contains("add=5 pooled=7", text);
+        Assert.Contains("traced=True,True", text); // both calls' apps ran in the caller's trace, under their call's span
+        Assert.Contains("spans=TelemetryApps.Add:succeeded,TelemetryApps.Add:succeeded", text);
+        Assert.Contains("completed=2 submitted=2", text);
+        Assert.Contains("events=Submitted..Completed,Submitted..Completed", text);
+        Assert.Contains("same-worker=True", text);
+        Assert.Matches(@"FluxApps\[1\].*runtime started on the Local backend", text.Replace("\n", " "));
+        Assert.Contains("FluxApps[20]", text); // a pool worker up, at Information
+        Assert.Contains("done", text);
+    }
+
+    private const string TelemetryProgram = """
+        using System.Diagnostics;
+        using FluxApps;
+        using Microsoft.Extensions.DependencyInjection;
+        using Microsoft.Extensions.Hosting;
+        using OpenTelemetry.Metrics;
+        using OpenTelemetry.Trace;
+
+        var spans = new List<Activity>();
+        var metrics = new List<Metric>();
+        var builder = Host.CreateApplicationBuilder(args);
+        builder.Services.AddFluxApps();
+        builder.Services.AddOpenTelemetry()
+            .WithTracing(t => t.AddSource(FluxAppsTelemetry.ActivitySourceName, "Consumer").AddInMemoryExporter(spans))
+            .WithMetrics(m => m.AddMeter(FluxAppsTelemetry.MeterName).AddInMemoryExporter(metrics));
+        using var host = builder.Build();
+        await host.StartAsync();
+        var runtime = host.Services.GetRequiredService<FluxAppsRuntime>();
+        var events = runtime.WatchEventsAsync();
+
+        var source = new ActivitySource("Consumer");
+        string add, pooled;
+        FluxFuture<string> own, inPool;
+        using (var caller = source.StartActivity("caller")!)
+        {
+            own = TelemetryApps.AddAsync(2, 3);
+            inPool = TelemetryApps.AddAsync(3, 4, new FluxCallOptions { Pool = "fast" });
+            add = await own;
+            pooled = await inPool;
+            string Check(string seen, FluxFuture call)
+            {
+                var parts = seen.Split(' ');
+                var span = spans.Single(s => (string?)s.GetTagItem("fluxapps.job.id") == call.JobId.ToString() && s.Source.Name == "FluxApps");
+                return (parts[1] == caller.TraceId.ToString() && parts[2] == span.SpanId.ToString()).ToString();
+            }
+            Console.WriteLine($"add={add.Split(' ')[0]} pooled={pooled.Split(' ')[0]}");
+            Console.WriteLine($"traced={Check(add, own)},{Check(pooled, inPool)}");
+        }
+        var second = TelemetryApps.AddAsync(0, 0, new FluxCallOptions { Pool = "fast" });
+        await second;
+        Console.WriteLine("same-worker=" + (second.JobId == inPool.JobId));
+        Console.WriteLine("spans=" + string.Join(",", spans.Where(s => s.Source.Name == "FluxApps").Take(2).Select(s => $"{s.DisplayName}:{s.GetTagItem("fluxapps.outcome")}")));
+        host.Services.GetRequiredService<MeterProvider>().ForceFlush();
+        long Sum(string name) => metrics.Where(m => m.Name == name).Sum(m => { long t = 0; foreach (ref readonly var p in m.GetMetricPoints()) t = Math.Max(t, p.GetSumLong()); return t; });
+        Console.WriteLine($"completed={Math.Min(2, Sum("fluxapps.calls.completed"))} submitted={Math.Min(2, Sum("fluxapps.calls.submitted"))}");
+        await host.StopAsync();
+        var byCall = new Dictionary<FluxFuture, List<FluxCallEventKind>>();
+        await foreach (var e in events) (byCall.TryGetValue(e.Call, out var l) ? l : byCall[e.Call] = new()).Add(e.Kind);
+        Console.WriteLine("events=" + string.Join(",", new FluxFuture[] { own, inPool }.Select(c => $"{byCall[c][0]}..{byCall[c][^1]}")));
+        Console.WriteLine("done");
+
+        public static partial class TelemetryApps
+        {
+            [FluxApp]
+            public static string Add(int a, int b) => $"{a + b} {Activity.Current?.TraceId} {Activity.Current?.ParentSpanId}";
+        }
+        """;
+
+    [Fact]
     public void InvalidAppInAConsumerIsACompileErrorFromThePackagedAnalyzer()
     {
         string dir = PackedFeed.NewConsumer("Invalid", """

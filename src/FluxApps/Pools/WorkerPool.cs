@@ -415,6 +415,7 @@ internal sealed class WorkerPool
         List<PooledCall> lost = new();
         List<PooledCall>? refused = null;
         FluxJobException? startFailure = null;
+        TaskCompletionSource? allGone;
         lock (_gate)
         {
             _workers.Remove(worker.Index);
@@ -440,12 +441,14 @@ internal sealed class WorkerPool
                     _failedStarts = 0;
                 }
             }
-            if (_workers.Count == 0) _allWorkersGone?.TrySetResult();
+            allGone = _workers.Count == 0 ? _allWorkersGone : null;
         }
         worker.LostTimer?.Dispose();
         _ = worker.Connection?.DisposeAsync();
         _set.WorkerJobEnded(worker.Job!);
         if (worker.Connection is not null) _set.Observer.PoolWorkerDown(Settings.Name, worker.Index, worker.Job?.Id, lost.Count, Describe(worker, outcome).How);
+        // After the report, so a runtime that waits for its workers to end logs its own end after theirs.
+        allGone?.TrySetResult();
         foreach (var call in lost) call.Future.TrySetException(Lost(call, worker, outcome));
         if (refused is not null)
             foreach (var call in refused) call.Future.TrySetException(startFailure!);

@@ -140,7 +140,8 @@ internal sealed class CallObserver
             switch (jobEvent.Name)
             {
                 case "submit":
-                    if (_logger.IsEnabled(LogLevel.Debug)) Log.CallQueued(_logger, future.AppName, future.JobId?.ToString());
+                    // A pooled call has no job of its own until a worker takes it (CallSubmitted named its pool).
+                    if (future.JobId is { } queued && _logger.IsEnabled(LogLevel.Debug)) Log.CallQueued(_logger, future.AppName, queued.ToString());
                     break;
                 case "start":
                     if (_logger.IsEnabled(LogLevel.Debug)) Log.CallStarted(_logger, future.AppName, future.JobId?.ToString());
