@@ -198,6 +198,20 @@ public sealed class PackageTests(ITestOutputHelper output) : IClassFixture<Packe
     }
 
     [Fact]
+    public void BuildOnlyAnalyzersAreNoDependencyOfThePackages()
+    {
+        // The public API analyzer checks this repository's builds (PrivateAssets="all"): consumers must not inherit it.
+        foreach (var (package, id) in new[] { (PackedFeed.Package, "FluxApps"), (PackedFeed.HostingPackage, "FluxApps.Hosting") })
+        {
+            using var zip = ZipFile.OpenRead(package);
+            XDocument nuspec;
+            using (var stream = zip.GetEntry(id + ".nuspec")!.Open()) nuspec = XDocument.Load(stream);
+            var dependencies = nuspec.Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => (string?)e.Attribute("id") ?? "");
+            Assert.DoesNotContain("Microsoft.CodeAnalysis.PublicApiAnalyzers", dependencies);
+        }
+    }
+
+    [Fact]
     public void HostingPackageAloneGivesAHostedRuntimeTheGeneratorAndBinding()
     {
         using (var zip = ZipFile.OpenRead(PackedFeed.HostingPackage))

@@ -38,8 +38,11 @@ public sealed class FluxReader
     private long _elementsLeft;
     private long _zeroSizeElementsLeft;
 
+    /// <summary>Reads the whole of <paramref name="buffer"/>.</summary>
+    public FluxReader(byte[] buffer) : this(buffer, 0) { }
+
     /// <summary>Reads <paramref name="buffer"/> from <paramref name="offset"/>.</summary>
-    public FluxReader(byte[] buffer, int offset = 0) : this(buffer, offset, buffer.Length - offset) { }
+    public FluxReader(byte[] buffer, int offset) : this(buffer, offset, buffer.Length - offset) { }
 
     /// <summary>Reads <paramref name="count"/> bytes of <paramref name="buffer"/> from <paramref name="offset"/>.</summary>
     public FluxReader(byte[] buffer, int offset, int count)
