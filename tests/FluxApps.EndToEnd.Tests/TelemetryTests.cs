@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using FluxApps;
 using FluxApps.TestApps;
+using FluxApps.Tests.Shared;
 using Microsoft.Extensions.Logging;
 
 namespace FluxApps.EndToEnd.Tests;
@@ -212,31 +213,6 @@ public sealed class TelemetryTests
         Assert.Equal(1, metrics.Sum("fluxapps.calls.submitted", "TelemetryApps.SleepThen")); // only the call made while listening
     }
 
-    /// <summary>A logger factory that keeps every entry.</summary>
-    private sealed class CapturingLoggerFactory : ILoggerFactory
-    {
-        public ConcurrentQueue<(string Category, LogLevel Level, EventId Id, string Message, IReadOnlyList<KeyValuePair<string, object?>> State, Exception? Exception)> Entries { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-        public void AddProvider(ILoggerProvider provider) { }
-
-        public void Dispose() { }
-
-        private sealed class Logger(CapturingLoggerFactory factory, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                factory.Entries.Enqueue((category, logLevel, eventId, formatter(state, exception),
-                    state as IReadOnlyList<KeyValuePair<string, object?>> ?? [], exception));
-        }
-    }
-
-    private static object? Field(IReadOnlyList<KeyValuePair<string, object?>> state, string name) => state.FirstOrDefault(p => p.Key == name).Value;
-
     [Fact]
     public async Task LogsTellTheRuntimesLifeAtInformationAndEachCallAtDebugWithStructuredFields()
     {
@@ -256,22 +232,22 @@ public sealed class TelemetryTests
         Assert.All(entries, e => Assert.Equal("FluxApps", e.Category));
         var started = Assert.Single(entries, e => e.Id.Name == "RuntimeStarted");
         Assert.Equal(LogLevel.Information, started.Level);
-        Assert.Equal(FluxBackend.Local, Field(started.State, "Backend"));
+        Assert.Equal(FluxBackend.Local, started.Field("Backend"));
         Assert.Single(entries, e => e.Id.Name == "RuntimeStopped" && e.Level == LogLevel.Information);
         var up = Assert.Single(entries, e => e.Id.Name == "PoolWorkerUp");
         Assert.Equal(LogLevel.Information, up.Level);
-        Assert.Equal("t", Field(up.State, "Pool"));
-        Assert.Contains(entries, e => e.Id.Name == "PoolWorkerDown" && Equals(Field(e.State, "Pool"), "t"));
+        Assert.Equal("t", up.Field("Pool"));
+        Assert.Contains(entries, e => e.Id.Name == "PoolWorkerDown" && Equals(e.Field("Pool"), "t"));
 
         // Per call: Debug for the steps, with app and job id as fields; Warning for the failure, with the exception.
-        var succeeded = Assert.Single(entries, e => e.Id.Name == "CallSucceeded" && Equals(Field(e.State, "JobId"), ok.JobId.ToString()));
+        var succeeded = Assert.Single(entries, e => e.Id.Name == "CallSucceeded" && Equals(e.Field("JobId"), ok.JobId.ToString()));
         Assert.Equal(LogLevel.Debug, succeeded.Level);
-        Assert.Equal("TelemetryApps.SleepThen", Field(succeeded.State, "App"));
-        Assert.Contains(entries, e => e.Id.Name == "CallStarted" && e.Level == LogLevel.Debug && Equals(Field(e.State, "JobId"), pooled.JobId.ToString()));
+        Assert.Equal("TelemetryApps.SleepThen", succeeded.Field("App"));
+        Assert.Contains(entries, e => e.Id.Name == "CallStarted" && e.Level == LogLevel.Debug && Equals(e.Field("JobId"), pooled.JobId.ToString()));
         var failure = Assert.Single(entries, e => e.Id.Name == "CallFailed");
         Assert.Equal(LogLevel.Warning, failure.Level);
-        Assert.Equal("AppException", Field(failure.State, "FailureKind"));
-        Assert.Equal(failed.JobId.ToString(), Field(failure.State, "JobId"));
+        Assert.Equal("AppException", failure.Field("FailureKind"));
+        Assert.Equal(failed.JobId.ToString(), failure.Field("JobId"));
         Assert.IsType<FluxAppException>(failure.Exception);
         Assert.Contains("went wrong", failure.Message);
 

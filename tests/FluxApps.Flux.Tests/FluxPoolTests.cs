@@ -213,7 +213,16 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
             ActivityStopped = stopped.Add,
         };
         System.Diagnostics.ActivitySource.AddActivityListener(listener);
-        await using var rt = await StartAsync();
+        var logs = new FluxApps.Tests.Shared.CapturingLoggerFactory();
+        await using var rt = await FluxAppsRuntime.StartAsync(new FluxAppsOptions
+        {
+            Backend = FluxBackend.Flux,
+            FluxUri = fixture.Uri,
+            WorkingDirectory = TestPaths.WorkRoot,
+            LoggerFactory = logs,
+            Pools = [new FluxPoolOptions { Name = "p", MaxWorkers = 2, CpusPerWorker = 1 }],
+        });
+        Assert.Equal(fixture.Uri, Assert.Single(logs.Entries, e => e.Id.Name == "FluxInstanceConnected").Field("FluxUri"));
         using var caller = new System.Diagnostics.Activity("caller").Start();
         foreach (var options in new[] { new FluxCallOptions { Runtime = rt }, In(rt) })
         {
@@ -228,5 +237,7 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
             Assert.Equal(seen[2], seen[3]); // and the app's own span is the job's child
             Assert.Contains(activity.Events, e => e.Name == "start");
         }
+        var up = Assert.Single(logs.Entries, e => e.Id.Name == "PoolWorkerUp");
+        Assert.Equal("p", up.Field("Pool"));
     }
 }

@@ -8,8 +8,8 @@ namespace FluxApps.Flux.Tests;
 /// <summary>Private instances start and stop with their runtime; a dying broker fails what is pending, fast.</summary>
 public sealed class LifecycleTests
 {
-    private static Task<FluxAppsRuntime> StartPrivate() =>
-        FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Flux, WorkingDirectory = TestPaths.WorkRoot });
+    private static Task<FluxAppsRuntime> StartPrivate(Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null) =>
+        FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Flux, WorkingDirectory = TestPaths.WorkRoot, LoggerFactory = loggerFactory });
 
     private static FluxJobBackend BackendOf(FluxAppsRuntime rt) => (FluxJobBackend)rt.JobBackend;
 
@@ -67,9 +67,13 @@ public sealed class LifecycleTests
     public async Task DisposingTheRuntimeShutsThePrivateInstanceDown()
     {
         FluxAvailability.SkipIfAbsent();
-        var rt = await StartPrivate();
+        var logs = new FluxApps.Tests.Shared.CapturingLoggerFactory();
+        var rt = await StartPrivate(logs);
         var backend = BackendOf(rt);
         var instance = backend.Instance!;
+        // The log tells where the instance is, for the flux CLI.
+        Assert.Equal(rt.FluxUri, Assert.Single(logs.Entries, e => e.Id.Name == "FluxInstanceStarted").Field("FluxUri"));
+        Assert.Equal(FluxBackend.Flux, Assert.Single(logs.Entries, e => e.Id.Name == "RuntimeStarted").Field("Backend"));
         string socket = new Uri(backend.Connection.Uri).AbsolutePath;
         int brokerPid = backend.Connection.BrokerPid!.Value;
         Assert.True(File.Exists(socket) || Directory.Exists(Path.GetDirectoryName(socket)));
