@@ -135,6 +135,8 @@ internal sealed class DryRunCapture
             [PoolListener.WorkerVariable] = "<worker-index>",
             [WorkerCommand.JobDirectoryVariable] = directory,
         };
+        // As FluxPoolTransport.WorkerEnvironment: the worker loads the libflux-core this process loaded (none yet: left out).
+        if (FluxLibrary.LoadedFrom is { } library && File.Exists(library)) environment[FluxLibrary.PathVariable] = library;
         var command = worker.ForPool();
         return new JobRequest(new FluxVoidFuture(workerApp), resources, directory, environment, System.Environment.CurrentDirectory)
         {
