@@ -6,6 +6,7 @@ using FluxApps;
 
 // A fan-out/fan-in pipeline: split a data set into chunks, summarize every chunk as its own app (all
 // running at once, as many as the cores allow), then merge the summaries in one more app.
+string? dryRun = DryRun.Take(ref args); // --dry-run[=yaml]: print the jobspecs, submit nothing (DryRun.cs)
 int chunks = args.Length > 0 ? int.Parse(args[0]) : 8;
 int size = args.Length > 1 ? int.Parse(args[1]) : 400_000;
 
@@ -13,6 +14,8 @@ int size = args.Length > 1 ? int.Parse(args[1]) : 400_000;
 var random = new Random(42);
 double[] data = new double[size];
 for (int i = 0; i < size; i++) data[i] = 50 + 10 * (random.NextDouble() + random.NextDouble() + random.NextDouble() - 1.5);
+
+if (dryRun is not null) return DryRun.Describe(dryRun, data, chunks);
 
 await using var runtime = await FluxAppsRuntime.StartAsync();
 Console.WriteLine($"FluxApps fan-out/fan-in: {size:N0} values in {chunks} chunks on {runtime.BackendDescription}");

@@ -9,13 +9,8 @@ using FluxApps;
 // 2 brokers of a private test instance (flux start --test-size=2). Without Flux, the local backend runs
 // the same program under mpiexec.
 const int Ranks = 4;
+string? dryRun = DryRun.Take(ref args); // --dry-run[=yaml]: print the jobspec, compile and submit nothing (DryRun.cs)
 
-string? mpicc = Tools.FindOnPath("mpicc");
-if (mpicc is null)
-{
-    Console.Error.WriteLine("This sample needs an MPI C compiler, mpicc, on PATH (Debian/Ubuntu: apt-get install mpich libmpich-dev).");
-    return 2;
-}
 bool insideFlux = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("FLUX_URI"));
 bool useFlux = Environment.GetEnvironmentVariable("FLUXAPPS_BACKEND")?.Trim().ToLowerInvariant() switch
 {
@@ -23,16 +18,24 @@ bool useFlux = Environment.GetEnvironmentVariable("FLUXAPPS_BACKEND")?.Trim().To
     "flux" => true,
     _ => insideFlux || Tools.FindOnPath("flux") is not null,
 };
+// The MPI program, compiled beside this sample's build output (visible to the jobs: the same machine).
+string directory = Path.Combine(AppContext.BaseDirectory, "mpi");
+string program = Path.Combine(directory, "allreduce");
+if (dryRun is not null) { DryRun.Print(dryRun, () => Allreduce()); return 0; }
+
+string? mpicc = Tools.FindOnPath("mpicc");
+if (mpicc is null)
+{
+    Console.Error.WriteLine("This sample needs an MPI C compiler, mpicc, on PATH (Debian/Ubuntu: apt-get install mpich libmpich-dev).");
+    return 2;
+}
 if (!useFlux && Tools.FindOnPath("mpiexec") is null)
 {
     Console.Error.WriteLine("This sample needs Flux (flux on PATH, or run it inside a Flux instance) or MPI's mpiexec on PATH.");
     return 2;
 }
 
-// Compile the MPI program beside this sample's build output (visible to the jobs: the same machine).
-string directory = Path.Combine(AppContext.BaseDirectory, "mpi");
 Directory.CreateDirectory(directory);
-string program = Path.Combine(directory, "allreduce");
 var compile = Process.Start(new ProcessStartInfo(mpicc, ["-O2", "-o", program, Path.Combine(AppContext.BaseDirectory, "allreduce.c")]))!;
 compile.WaitForExit();
 if (compile.ExitCode != 0)
@@ -52,9 +55,7 @@ var options = useFlux
 await using var runtime = await FluxAppsRuntime.StartAsync(options);
 Console.WriteLine($"FluxApps MPI allreduce: {Ranks} ranks on {runtime.BackendDescription}");
 
-FluxCommandResult result = useFlux
-    ? await Mpi.AllreduceAsync(program, new FluxCallOptions { Nodes = insideFlux ? null : 2 })
-    : await Mpi.AllreduceWithMpiexecAsync(program, Ranks);
+FluxCommandResult result = await Allreduce();
 string[] lines = result.ReadStdout().Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal).ToArray();
 foreach (string line in lines) Console.WriteLine("  " + line);
 if (!result.Succeeded) Console.Error.WriteLine(result.ReadStderr());
@@ -64,6 +65,11 @@ Console.WriteLine(agrees
     ? $"allreduce over {Ranks} ranks ({(useFlux ? "Flux's PMI" : "mpiexec")}): every rank has sum {expected}, job {result.JobId}"
     : $"allreduce FAILED: exit code {result.ExitCode}, {lines.Length} of {Ranks} ranks reported");
 return agrees ? 0 : 1;
+
+// The one call: 4 Flux tasks over 2 brokers, or one task that runs mpiexec.
+FluxFuture<FluxCommandResult> Allreduce() => useFlux
+    ? Mpi.AllreduceAsync(program, new FluxCallOptions { Nodes = insideFlux ? null : 2 })
+    : Mpi.AllreduceWithMpiexecAsync(program, Ranks);
 
 public static partial class Mpi
 {

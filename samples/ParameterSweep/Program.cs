@@ -8,29 +8,16 @@ using FluxApps;
 // A parameter sweep whose resources are decided per call: every point of the sweep relaxes a heated rod
 // (Jacobi iterations of the 1-D heat equation); large grids get more cores and a longer time limit than
 // small ones, chosen here from the parameters and passed as FluxCallOptions.
+string? dryRun = DryRun.Take(ref args); // --dry-run[=yaml]: print each point's jobspec, submit nothing (DryRun.cs)
 int[] gridSizes = args.Length > 0 ? args[0].Split(',').Select(int.Parse).ToArray() : [2_000, 50_000, 400_000];
 int[] stepCounts = args.Length > 1 ? args[1].Split(',').Select(int.Parse).ToArray() : [100, 400];
+int widest = Math.Min(2, Environment.ProcessorCount); // a core count every machine this runs on has
+if (dryRun is not null) { DryRun.Print(dryRun, () => SubmitSweep()); return; }
 
 await using var runtime = await FluxAppsRuntime.StartAsync();
 Console.WriteLine($"FluxApps parameter sweep: {gridSizes.Length * stepCounts.Length} points on {runtime.BackendDescription}");
-int widest = Math.Min(2, Environment.ProcessorCount); // a core count every machine this runs on has
 var clock = Stopwatch.StartNew();
-
-var calls = new List<(int Grid, int Steps, FluxCallOptions Options, FluxFuture<Relaxed> Future)>();
-foreach (int grid in gridSizes)
-{
-    foreach (int steps in stepCounts)
-    {
-        long work = (long)grid * steps;
-        var options = new FluxCallOptions
-        {
-            Cpus = grid >= 100_000 ? widest : 1,            // big grids: split the rod over cores
-            TimeLimit = work >= 50_000_000 ? "10m" : "1m",  // and give them longer
-            Name = $"heat-{grid}x{steps}",
-        };
-        calls.Add((grid, steps, options, Heat.RelaxAsync(grid, steps, options)));
-    }
-}
+var calls = SubmitSweep();
 
 foreach (var (grid, steps, options, future) in calls)
 {
@@ -39,6 +26,27 @@ foreach (var (grid, steps, options, future) in calls)
         $"heat taken in {r.Heat,8:F3}, T 10 cells in {r.NearEnd:F4}, app saw {r.Cores} core(s), job {future.JobId}");
 }
 Console.WriteLine($"sweep of {calls.Count} points done in {clock.Elapsed.TotalSeconds:F2} s");
+
+// One call per point, its resources chosen from its parameters.
+List<(int Grid, int Steps, FluxCallOptions Options, FluxFuture<Relaxed> Future)> SubmitSweep()
+{
+    var calls = new List<(int Grid, int Steps, FluxCallOptions Options, FluxFuture<Relaxed> Future)>();
+    foreach (int grid in gridSizes)
+    {
+        foreach (int steps in stepCounts)
+        {
+            long work = (long)grid * steps;
+            var options = new FluxCallOptions
+            {
+                Cpus = grid >= 100_000 ? widest : 1,            // big grids: split the rod over cores
+                TimeLimit = work >= 50_000_000 ? "10m" : "1m",  // and give them longer
+                Name = $"heat-{grid}x{steps}",
+            };
+            calls.Add((grid, steps, options, Heat.RelaxAsync(grid, steps, options)));
+        }
+    }
+    return calls;
+}
 
 /// <summary>One point's result: the heat the rod has taken in, the temperature 10 cells from its hot end, and the cores the app ran on.</summary>
 public record Relaxed(int Grid, int Steps, double Heat, double NearEnd, int Cores);

@@ -6,8 +6,10 @@ using System.Threading.Tasks;
 using FluxApps;
 
 // Estimates pi by Monte Carlo: many independent apps, each a separate job with its own core.
+string? dryRun = DryRun.Take(ref args); // --dry-run[=yaml]: print the jobspec, submit nothing (DryRun.cs)
 int apps = args.Length > 0 ? int.Parse(args[0]) : 16;
 long samplesPerApp = args.Length > 1 ? long.Parse(args[1]) : 2_000_000;
+if (dryRun is not null) { DryRun.Describe(dryRun, apps, samplesPerApp); return; }
 
 await using var runtime = await FluxAppsRuntime.StartAsync();
 Console.WriteLine($"FluxApps quick start: {apps} apps x {samplesPerApp:N0} samples on {runtime.BackendDescription}");

@@ -61,7 +61,80 @@ public sealed class SampleTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void QuickStartDryRunPrintsTheJobspecAndSubmitsNothing()
+    {
+        string workDir = Directory.CreateTempSubdirectory("fluxapps-dryrun-").FullName;
+        try
+        {
+            // A runtime would create its run directory in FLUXAPPS_WORKDIR: the dry run starts none.
+            var environment = new Dictionary<string, string> { ["FLUXAPPS_WORKDIR"] = workDir };
+            var (json, notes) = RunSampleOutputs("QuickStart", environment, "--dry-run", "4", "1000");
+            var jobspec = Assert.Single(ParseJsonDocuments(json));
+            Assert.Equal(1, jobspec.GetProperty("version").GetInt32());
+            Assert.Equal(1, jobspec.GetProperty("resources")[0].GetProperty("with")[0].GetProperty("count").GetInt32());
+            var command = jobspec.GetProperty("tasks")[0].GetProperty("command").EnumerateArray().Select(a => a.GetString()).ToArray();
+            Assert.Equal("<run-directory>/c1", command[^1]);
+            Assert.EndsWith("FluxApps.dll", command[^2]);
+            var system = jobspec.GetProperty("attributes").GetProperty("system");
+            Assert.Equal(600, system.GetProperty("duration").GetDouble());
+            Assert.Equal("MonteCarlo.CountHits", system.GetProperty("job").GetProperty("name").GetString());
+            Assert.Contains("dry run, nothing submitted: 1 call(s)", notes);
+            Assert.Contains("the other 3 call(s) are jobs like this one", notes);
+            Assert.DoesNotContain("pi ~", json + notes);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(workDir));
+
+            var (yaml, _) = RunSampleOutputs("QuickStart", environment, "--yaml");
+            Assert.StartsWith("---\nresources:\n  - type: slot\n", yaml);
+            Assert.Contains("    name: MonteCarlo.CountHits\n", yaml);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(workDir));
+        }
+        finally
+        {
+            Directory.Delete(workDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ParameterSweepDryRunShowsTheResourcesChosenForEachPoint()
+    {
+        var (json, notes) = RunSampleOutputs("ParameterSweep", new Dictionary<string, string>(), "2000,200000", "20,400", "--dry-run");
+        var jobspecs = ParseJsonDocuments(json);
+        int widest = Math.Min(2, Environment.ProcessorCount);
+        Assert.Equal(["heat-2000x20", "heat-2000x400", "heat-200000x20", "heat-200000x400"],
+            jobspecs.Select(j => j.GetProperty("attributes").GetProperty("system").GetProperty("job").GetProperty("name").GetString()));
+        Assert.Equal([1, 1, widest, widest], jobspecs.Select(j => j.GetProperty("resources")[0].GetProperty("with")[0].GetProperty("count").GetInt32()));
+        Assert.Equal([60.0, 60.0, 60.0, 600.0], jobspecs.Select(j => j.GetProperty("attributes").GetProperty("system").GetProperty("duration").GetDouble()));
+        Assert.Equal(["<run-directory>/c1", "<run-directory>/c2", "<run-directory>/c3", "<run-directory>/c4"],
+            jobspecs.Select(j => j.GetProperty("tasks")[0].GetProperty("command").EnumerateArray().Last().GetString()));
+        Assert.Contains("dry run, nothing submitted: 4 call(s)", notes);
+        Assert.Contains($"job \"heat-200000x400\", 1 rank x {widest} core{(widest == 1 ? "" : "s")}, time limit 10m", notes);
+        Assert.DoesNotContain("sweep of", json + notes);
+    }
+
+    /// <summary>The JSON documents of a dry run's standard output, one after another.</summary>
+    private static List<System.Text.Json.JsonElement> ParseJsonDocuments(string text)
+    {
+        var documents = new List<System.Text.Json.JsonElement>();
+        var reader = new System.Text.Json.Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(text), new System.Text.Json.JsonReaderOptions { AllowMultipleValues = true });
+        while (reader.Read())
+        {
+            using var document = System.Text.Json.JsonDocument.ParseValue(ref reader);
+            documents.Add(document.RootElement.Clone());
+        }
+        return documents;
+    }
+
     private string RunSample(string name, bool local, params string[] args)
+    {
+        var environment = new Dictionary<string, string>();
+        if (local) environment["FLUXAPPS_BACKEND"] = "local";
+        var (stdout, stderr) = RunSampleOutputs(name, environment, args);
+        return stdout + stderr;
+    }
+
+    /// <summary>Runs a sample to its end (it must exit 0) and returns its standard output and standard error.</summary>
+    private (string Stdout, string Stderr) RunSampleOutputs(string name, Dictionary<string, string> environment, params string[] args)
     {
         string configuration = typeof(SampleTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .Single(a => a.Key == "Configuration").Value!;
@@ -70,7 +143,7 @@ public sealed class SampleTests(ITestOutputHelper output)
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
         psi.ArgumentList.Add(dll);
         foreach (string a in args) psi.ArgumentList.Add(a);
-        if (local) psi.Environment["FLUXAPPS_BACKEND"] = "local";
+        foreach (var (variable, value) in environment) psi.Environment[variable] = value;
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -82,7 +155,7 @@ public sealed class SampleTests(ITestOutputHelper output)
         string text = stdout.Result + stderr.Result;
         output.WriteLine(text);
         Assert.True(process.ExitCode == 0, $"sample {name} exited with {process.ExitCode}:\n{text}");
-        return text;
+        return (stdout.Result, stderr.Result);
     }
 
     private static string? FindOnPath(string name) =>

@@ -53,6 +53,22 @@ internal static class DefaultRuntime
         }
     }
 
+    /// <summary>
+    /// The runtime <see cref="Get"/> would return now, without starting one: a running host's, else the default;
+    /// null when there is none (a dry run reads its options, <see cref="FluxDryRun"/>).
+    /// </summary>
+    public static FluxAppsRuntime? Peek()
+    {
+        lock (s_gate)
+        {
+            for (int i = s_hosted.Count - 1; i >= 0; i--)
+            {
+                if (!s_hosted[i].IsDisposed) return s_hosted[i];
+            }
+            return s_default is { IsDisposed: false } current ? current : null;
+        }
+    }
+
     /// <summary>A runtime just started explicitly becomes the default when there is none.</summary>
     public static void Offer(FluxAppsRuntime runtime)
     {

@@ -5,7 +5,7 @@ using FluxApps.Serialization;
 
 namespace FluxApps.Runtime;
 
-/// <summary>Entry points of the generated stubs: validate, submit, return the future.</summary>
+/// <summary>Entry points of the generated stubs: validate, submit (or describe, in a <see cref="FluxDryRun"/>), return the future.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class FluxAppInvoker
 {
@@ -43,6 +43,11 @@ public static class FluxAppInvoker
         var resources = JobResources.Resolve(app, options);
         JobResources.CheckEnvironment(command.Environment, app);
         var future = new FluxFuture<FluxCommandResult>(app, static _ => throw new InvalidOperationException("A command app has no result payload."));
+        if (DryRunCapture.Current is { } dryRun)
+        {
+            dryRun.Record(future, resources, options, command);
+            return future;
+        }
         var runtime = options?.Runtime ?? FluxAppsRuntime.Default;
         runtime.Submit(future, null, resources, options, cancellationToken, command);
         return future;
@@ -50,6 +55,12 @@ public static class FluxAppInvoker
 
     private static void Submit(FluxFuture future, FluxWriter arguments, JobResources resources, FluxCallOptions? options, CancellationToken cancellationToken)
     {
+        // Inside FluxDryRun.Describe: described, not submitted; no runtime is started.
+        if (DryRunCapture.Current is { } dryRun)
+        {
+            dryRun.Record(future, resources, options, null);
+            return;
+        }
         var runtime = options?.Runtime ?? FluxAppsRuntime.Default;
         runtime.Submit(future, arguments, resources, options, cancellationToken);
     }

@@ -52,7 +52,18 @@ internal sealed class WorkerCommand
     /// <summary>The command of a pool worker (its connection details come in its environment).</summary>
     public List<string> ForPool() => For(PoolArgument);
 
-    public static WorkerCommand Resolve(string scratchDirectory)
+    public static WorkerCommand Resolve(string scratchDirectory) => Resolve(() => WriteFallbackRuntimeConfig(scratchDirectory));
+
+    /// <summary>
+    /// The command <see cref="Resolve(string)"/> would give, without writing anything: where it would write a
+    /// fallback runtimeconfig, the path names it in <paramref name="runDirectoryPlaceholder"/> (a dry run's).
+    /// </summary>
+    public static WorkerCommand Describe(string runDirectoryPlaceholder) =>
+        Resolve(() => runDirectoryPlaceholder + "/" + FallbackRuntimeConfigName);
+
+    private const string FallbackRuntimeConfigName = "worker.runtimeconfig.json";
+
+    private static WorkerCommand Resolve(Func<string> fallbackRuntimeConfig)
     {
         if (!RuntimeFeature.IsDynamicCodeSupported || AssemblyPaths.Of(typeof(WorkerCommand).Assembly).Length == 0)
         {
@@ -68,7 +79,7 @@ internal sealed class WorkerCommand
         {
             string entry = AssemblyPaths.Of(System.Reflection.Assembly.GetEntryAssembly());
             string? candidate = string.IsNullOrEmpty(entry) ? null : Path.ChangeExtension(entry, ".runtimeconfig.json");
-            runtimeConfig = candidate is not null && File.Exists(candidate) ? candidate : WriteFallbackRuntimeConfig(scratchDirectory);
+            runtimeConfig = candidate is not null && File.Exists(candidate) ? candidate : fallbackRuntimeConfig();
         }
         args.Add("--runtimeconfig");
         args.Add(runtimeConfig);
@@ -92,7 +103,7 @@ internal sealed class WorkerCommand
     private static string WriteFallbackRuntimeConfig(string scratchDirectory)
     {
         var v = Environment.Version;
-        string path = Path.Combine(scratchDirectory, "worker.runtimeconfig.json");
+        string path = Path.Combine(scratchDirectory, FallbackRuntimeConfigName);
         File.WriteAllText(path,
             "{\"runtimeOptions\":{\"tfm\":\"net" + v.Major + "." + v.Minor + "\",\"rollForward\":\"LatestMinor\",\"framework\":{\"name\":\"Microsoft.NETCore.App\",\"version\":\"" + v.Major + "." + v.Minor + ".0\"}}}");
         return path;

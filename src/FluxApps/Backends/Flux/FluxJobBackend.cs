@@ -85,11 +85,19 @@ internal sealed class FluxJobBackend : IJobBackend
     internal FluxInstance? Instance => _session.Instance;
 
     /// <summary>The jobspec a call becomes (public to the tests, which validate it against RFC 25's schema).</summary>
-    internal string BuildJobspec(JobRequest job)
+    internal string BuildJobspec(JobRequest job) => BuildJobspec(job, _worker, _shellOptions, Environment.GetEnvironmentVariables());
+
+    /// <summary>
+    /// The jobspec a call becomes on a backend that starts <paramref name="worker"/> with the runtime's job shell
+    /// options <paramref name="runtimeShellOptions"/>, the job inheriting <paramref name="callerEnvironment"/>
+    /// (this backend's, and a dry run's: <see cref="FluxDryRun"/>).
+    /// </summary>
+    internal static string BuildJobspec(JobRequest job, WorkerCommand worker, IReadOnlyDictionary<string, string?>? runtimeShellOptions,
+        System.Collections.IDictionary callerEnvironment)
     {
-        var shell = ShellOptions.ForJob(job.Resources.MpiRanks, _shellOptions, job.ShellOptions);
-        var env = Jobspec.ComposeEnvironment(Environment.GetEnvironmentVariables(), job.Environment, job.JobDirectory, job.Command?.Environment);
-        return Jobspec.Build(new JobspecInput(job.Resources, job.TaskCommand(_worker), env, job.WorkingDirectory)
+        var shell = ShellOptions.ForJob(job.Resources.MpiRanks, runtimeShellOptions, job.ShellOptions);
+        var env = Jobspec.ComposeEnvironment(callerEnvironment, job.Environment, job.JobDirectory, job.Command?.Environment);
+        return Jobspec.Build(new JobspecInput(job.Resources, job.TaskCommand(worker), env, job.WorkingDirectory)
         {
             StdoutPath = job.StdoutPath,
             StderrPath = job.StderrPath,
