@@ -7,8 +7,9 @@ using FluxApps;
 /// <c>--dry-run=yaml</c> or <c>--yaml</c>) and submit nothing, like <c>flux submit --dry-run</c>. The jobspecs
 /// go to standard output, one per call (YAML documents start with <c>---</c>); a summary of each call goes to
 /// standard error. They leave out this process's environment, which each job also inherits.
+/// Shared by the samples (each project compiles this file); a sample's own <c>DryRun</c> part, if any, says which calls it shows.
 /// </summary>
-internal static class DryRun
+internal static partial class DryRun
 {
     /// <summary>Removes the dry-run options from <paramref name="args"/>: "json" or "yaml" when one was given, else null.</summary>
     public static string? Take(ref string[] args)
