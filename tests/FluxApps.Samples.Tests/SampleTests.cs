@@ -21,6 +21,18 @@ public sealed class SampleTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void QuickStartPrintsALinePerResultWithPlain()
+    {
+        // The flag goes anywhere among the arguments; the output is the same lines as where the terminal has no live view.
+        string text = RunSample("QuickStart", local: true, "--plain", "3", "200000");
+        Assert.Contains("3 apps x 200,000 samples", text);
+        for (int done = 1; done <= 3; done++) Assert.Contains($"  [{done,3}/3] seed ", text);
+        Assert.Matches(@"pi ~ 3\.1\d+ \(error .*\) from 600,000 samples in ", text);
+        Assert.DoesNotContain("calls completed", text);
+        Assert.DoesNotContain("\u001b", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void FanOutFanInMergesEveryChunk()
     {
         string text = RunSample("FanOutFanIn", local: true, "4", "40000");
