@@ -261,7 +261,7 @@ public sealed class PackageTests(ITestOutputHelper output) : IClassFixture<Packe
         """;
 
     [Fact]
-    public void HostedConsumerGetsLogsTracesMetricsEventsAndPoolsWithTheOpenTelemetrySdk()
+    public void HostedConsumerGetsLogsTracesMetricsEventsPoolsAndDryRunsWithTheOpenTelemetrySdk()
     {
         // As a user would wire it: the host's logging, OpenTelemetry's SDK with its in-memory exporters, and pools from configuration.
         string dir = PackedFeed.NewConsumer("TelemetryConsumer", TelemetryProgram,
@@ -279,6 +279,7 @@ public sealed class PackageTests(ITestOutputHelper output) : IClassFixture<Packe
         Assert.Contains("completed=2 submitted=2", text);
         Assert.Contains("events=Submitted..Completed,Submitted..Completed", text);
         Assert.Contains("same-worker=True", text);
+        Assert.Contains("dryrun=2 True True True", text); // the jobspec of a call, described and not run
         Assert.Matches(@"FluxApps\[1\].*runtime started on the Local backend", text.Replace("\n", " "));
         Assert.Contains("FluxApps[20]", text); // a pool worker up, at Information
         Assert.Contains("done", text);
@@ -333,6 +334,9 @@ public sealed class PackageTests(ITestOutputHelper output) : IClassFixture<Packe
         var byCall = new Dictionary<FluxFuture, List<FluxCallEventKind>>();
         await foreach (var e in events) (byCall.TryGetValue(e.Call, out var l) ? l : byCall[e.Call] = new()).Add(e.Kind);
         Console.WriteLine("events=" + string.Join(",", new FluxFuture[] { own, inPool }.Select(c => $"{byCall[c][0]}..{byCall[c][^1]}")));
+        var described = FluxDryRun.Describe(() => TelemetryApps.AddAsync(1, 2, new FluxCallOptions { Cpus = 2, TimeLimit = "5m" }));
+        string json = described.ToJson();
+        Console.WriteLine($"dryrun={described.Cpus} {json.Contains("\"duration\": 300")} {described.ToYaml().Contains("duration: 300")} {described.CommandLine.Count > 0}");
         Console.WriteLine("done");
 
         public static partial class TelemetryApps
