@@ -4,6 +4,7 @@ using FluxApps;
 using FluxApps.Backends.Flux;
 using FluxApps.Runtime;
 using Json.Schema;
+using FluxApps.Tests.Shared;
 
 namespace FluxApps.Flux.Tests;
 
@@ -18,46 +19,6 @@ public sealed class JobspecTests
     private static readonly FluxAppDescriptor s_app = new("Tests.App(System.Int32)", "Tests.App", typeof(JobspecTests),
         cpus: 1, gpus: 0, mpiRanks: 1, nodes: 0, exclusive: false, timeLimit: null, queue: null, urgency: 16, name: null);
 
-    internal static string SchemaPath
-    {
-        get
-        {
-            // A copy travels with the tests (Rfc/); shared/flux-rfc beside the repository is the same file.
-            string copy = Path.Combine(AppContext.BaseDirectory, "Rfc", "spec_25-schema.json");
-            if (File.Exists(copy)) return copy;
-            throw new FileNotFoundException($"RFC 25's schema was not found at {copy}.");
-        }
-    }
-
-    /// <summary>The official schema, unchanged.</summary>
-    private static readonly Lazy<JsonSchema> s_schema = new(() => JsonSchema.FromText(File.ReadAllText(SchemaPath)));
-
-    /// <summary>
-    /// The official schema with its one known erratum fixed: RFC 25's text says a node vertex MAY
-    /// carry <c>exclusive</c> (and Flux's schedulers read it there), but the schema file lists
-    /// <c>exclusive</c> under the slot vertex only. Used for exclusive jobspecs alone.
-    /// </summary>
-    private static readonly Lazy<JsonSchema> s_schemaWithNodeExclusive = new(() =>
-    {
-        var root = JsonNode.Parse(File.ReadAllText(SchemaPath))!.AsObject();
-        root["$id"] = "http://github.com/flux-framework/rfc/tree/master/data/spec_25/schema-node-exclusive.json";
-        root["definitions"]!["node_vertex"]!["properties"]!.AsObject()["exclusive"] = new JsonObject { ["type"] = "boolean" };
-        return JsonSchema.FromText(root.ToJsonString());
-    });
-
-    internal static void AssertValid(string jobspec, bool nodeExclusiveErratum = false)
-    {
-        using var doc = JsonDocument.Parse(jobspec);
-        var schema = nodeExclusiveErratum ? s_schemaWithNodeExclusive.Value : s_schema.Value;
-        var result = schema.Evaluate(doc.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
-        if (!result.IsValid)
-        {
-            var errors = (result.Details ?? []).Where(d => d.Errors is not null)
-                .SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Key}: {e.Value}"));
-            Assert.Fail("jobspec does not validate against RFC 25's schema:\n" + string.Join("\n", errors) + "\n" + jobspec);
-        }
-    }
-
     private static JobResources Resources(FluxCallOptions? options = null) => JobResources.Resolve(s_app, options);
 
     private static JsonElement Build(JobResources r, IReadOnlyDictionary<string, string?>? shell = null, IReadOnlyDictionary<string, string>? env = null,
@@ -69,7 +30,7 @@ public sealed class JobspecTests
             StderrPath = stderr,
             ShellOptions = ShellOptions.ForJob(r.MpiRanks, null, shell),
         });
-        AssertValid(json, nodeExclusiveErratum: r.Exclusive);
+        RfcSchema.AssertValid(json, nodeExclusiveErratum: r.Exclusive);
         return JsonDocument.Parse(json).RootElement.Clone();
     }
 
@@ -143,9 +104,8 @@ public sealed class JobspecTests
         // Documents the erratum: the unpatched schema refuses what RFC 25's text allows.
         string json = Jobspec.Build(new JobspecInput(Resources(new FluxCallOptions { Nodes = 1, Exclusive = true }), s_command,
             new Dictionary<string, string>(), "/"));
-        using var doc = JsonDocument.Parse(json);
-        Assert.False(s_schema.Value.Evaluate(doc.RootElement).IsValid);
-        AssertValid(json, nodeExclusiveErratum: true);
+        Assert.False(RfcSchema.IsValidUnchanged(json));
+        RfcSchema.AssertValid(json, nodeExclusiveErratum: true);
     }
 
     [Theory]
@@ -191,7 +151,7 @@ public sealed class JobspecTests
     public void WithoutFilesOrOptionsThereIsNoShellSection()
     {
         string json = Jobspec.Build(new JobspecInput(Resources(), s_command, new Dictionary<string, string>(), "/"));
-        AssertValid(json);
+        RfcSchema.AssertValid(json);
         Assert.DoesNotContain("\"shell\"", json);
     }
 
@@ -350,8 +310,7 @@ public sealed class JobspecTests
     [Fact]
     public void TheValidatorRejectsABrokenJobspec()
     {
-        using var doc = JsonDocument.Parse("{\"version\":1,\"resources\":[{\"type\":\"slot\",\"count\":0,\"label\":\"task\",\"with\":[{\"type\":\"core\",\"count\":1}]}],\"tasks\":[],\"attributes\":{}}");
-        Assert.False(s_schema.Value.Evaluate(doc.RootElement).IsValid);
+        Assert.False(RfcSchema.IsValidUnchanged("{\"version\":1,\"resources\":[{\"type\":\"slot\",\"count\":0,\"label\":\"task\",\"with\":[{\"type\":\"core\",\"count\":1}]}],\"tasks\":[],\"attributes\":{}}"));
     }
 }
 

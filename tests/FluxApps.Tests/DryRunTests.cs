@@ -5,6 +5,7 @@ using FluxApps.Backends.Flux;
 using FluxApps.Runtime;
 using FluxApps.TestApps;
 using Json.Schema;
+using FluxApps.Tests.Shared;
 
 namespace FluxApps.Tests;
 
@@ -353,38 +354,5 @@ public sealed class DryRunTests
         FluxFuture? future = null;
         FluxDryRun.Describe(() => future = stub());
         return future!.App;
-    }
-}
-
-/// <summary>RFC 25's JSON schema, as the Flux backend's jobspec tests use it (tests/FluxApps.Flux.Tests/JobspecTests.cs).</summary>
-internal static class RfcSchema
-{
-    private static readonly Lazy<JsonSchema> s_schema = new(() => JsonSchema.FromText(File.ReadAllText(SchemaPath)));
-
-    /// <summary>
-    /// The schema with its one known erratum fixed: RFC 25's text lets a node vertex carry <c>exclusive</c>, which
-    /// the schema file lists under the slot vertex only.
-    /// </summary>
-    private static readonly Lazy<JsonSchema> s_schemaWithNodeExclusive = new(() =>
-    {
-        var root = JsonNode.Parse(File.ReadAllText(SchemaPath))!.AsObject();
-        root["$id"] = "http://github.com/flux-framework/rfc/tree/master/data/spec_25/schema-node-exclusive-dryrun.json";
-        root["definitions"]!["node_vertex"]!["properties"]!.AsObject()["exclusive"] = new JsonObject { ["type"] = "boolean" };
-        return JsonSchema.FromText(root.ToJsonString());
-    });
-
-    private static string SchemaPath => Path.Combine(AppContext.BaseDirectory, "Rfc", "spec_25-schema.json");
-
-    public static void AssertValid(string jobspec, bool nodeExclusiveErratum = false)
-    {
-        using var doc = JsonDocument.Parse(jobspec);
-        var schema = nodeExclusiveErratum ? s_schemaWithNodeExclusive.Value : s_schema.Value;
-        var result = schema.Evaluate(doc.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
-        if (!result.IsValid)
-        {
-            var errors = (result.Details ?? []).Where(d => d.Errors is not null)
-                .SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Key}: {e.Value}"));
-            Assert.Fail("jobspec does not validate against RFC 25's schema:\n" + string.Join("\n", errors) + "\n" + jobspec);
-        }
     }
 }

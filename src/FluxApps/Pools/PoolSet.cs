@@ -91,13 +91,22 @@ internal sealed class PoolSet : IAsyncDisposable
         var settings = pool.Settings;
         string directory = Path.Combine(_root, $"pool-w{worker.Index}");
         Directory.CreateDirectory(directory);
-        var resources = new JobResources(settings.CpusPerWorker, settings.GpusPerWorker, 1, 0, false, settings.TimeLimit, settings.TimeLimitSeconds,
-            settings.Queue, 16, workerApp.Name!);
-        var environment = new Dictionary<string, string?>(_transport!.WorkerEnvironment(worker.Index))
+        var resources = settings.WorkerResources();
+        return WorkerJob(workerApp, resources, directory, _transport!.WorkerEnvironment(worker.Index), _worker);
+    }
+
+    /// <summary>
+    /// The job of a pool worker in <paramref name="directory"/>: the worker command in pool mode, the transport's
+    /// <paramref name="connection"/> variables and the directory in its environment, its output in the directory.
+    /// </summary>
+    public static JobRequest WorkerJob(FluxAppDescriptor workerApp, JobResources resources, string directory,
+        IReadOnlyDictionary<string, string?> connection, WorkerCommand worker)
+    {
+        var environment = new Dictionary<string, string?>(connection)
         {
             [WorkerCommand.JobDirectoryVariable] = directory,
         };
-        var command = _worker.ForPool();
+        var command = worker.ForPool();
         return new JobRequest(new FluxVoidFuture(workerApp), resources, directory, environment, Environment.CurrentDirectory)
         {
             Command = new FluxCommand(command[0], command.Skip(1).ToArray())

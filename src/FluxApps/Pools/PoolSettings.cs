@@ -12,6 +12,20 @@ namespace FluxApps.Pools;
 internal sealed record PoolSettings(string Name, int MaxWorkers, int CpusPerWorker, int GpusPerWorker, string? TimeLimit,
     double TimeLimitSeconds, TimeSpan IdleTimeout, string? Queue)
 {
+    /// <summary>Urgency of the worker jobs: Flux's default.</summary>
+    private const int WorkerUrgency = 16;
+
+    /// <summary>The name of the pool's worker jobs (what <c>flux jobs</c> shows): <c>fluxapps-pool-&lt;name&gt;</c>.</summary>
+    public string WorkerJobName => "fluxapps-pool-" + Name;
+
+    /// <summary>What the pool's worker jobs run as: an app of their own, for the backend's bookkeeping and their futures.</summary>
+    public FluxAppDescriptor WorkerApp() => new("FluxApps.PoolWorker", $"pool {Name} worker", typeof(WorkerPool), CpusPerWorker,
+        GpusPerWorker, 1, 0, false, TimeLimit, Queue, WorkerUrgency, WorkerJobName);
+
+    /// <summary>The resources of one worker job: one task with the pool's cores and GPUs per worker.</summary>
+    public JobResources WorkerResources() => new(CpusPerWorker, GpusPerWorker, 1, 0, false, TimeLimit, TimeLimitSeconds, Queue, WorkerUrgency,
+        WorkerJobName);
+
     /// <summary>How long an idle worker waits for a call before it ends, unless the pool says otherwise.</summary>
     public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromSeconds(30);
 

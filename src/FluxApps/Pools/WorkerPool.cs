@@ -43,8 +43,7 @@ internal sealed class WorkerPool
     {
         _set = set;
         Settings = settings;
-        _workerApp = new FluxAppDescriptor("FluxApps.PoolWorker", $"pool {settings.Name} worker", typeof(WorkerPool), settings.CpusPerWorker,
-            settings.GpusPerWorker, 1, 0, false, settings.TimeLimit, settings.Queue, 16, "fluxapps-pool-" + settings.Name);
+        _workerApp = settings.WorkerApp();
         var tick = TimeSpan.FromMilliseconds(Math.Clamp(settings.IdleTimeout.TotalMilliseconds / 4, 20, 1000));
         _idleTimer = new Timer(static state => ((WorkerPool)state!).EndIdleWorkers(), this, tick, tick);
     }

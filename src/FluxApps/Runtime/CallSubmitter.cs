@@ -117,12 +117,7 @@ internal sealed class CallSubmitter
             return;
         }
         var (call, jobDir) = _directories.NextCall();
-        string cwd = options?.WorkingDirectory ?? Environment.CurrentDirectory;
-        var request = new JobRequest(future, resources, jobDir, TraceContext.AddTo(options?.Environment, future), cwd)
-        {
-            ShellOptions = options?.ShellOptions,
-            Command = command is null ? null : RunDirectories.WithOutputPaths(command, cwd, resources.Name, call),
-        };
+        var request = JobRequest.ForCall(future, resources, options, command, jobDir, call, TraceContext.AddTo(options?.Environment, future));
         bool keep = options?.KeepFiles ?? _options.KeepJobFiles;
         request.Completed = (job, outcome) => Complete(job, outcome, keep);
         _pending[future] = request;

@@ -102,14 +102,8 @@ internal sealed class DryRunCapture
         }
         else
         {
-            // As CallSubmitter.SubmitAttempt builds it.
             string jobDirectory = Path.Combine(FluxDryRun.RunDirectoryPlaceholder, "c" + call.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            string cwd = options?.WorkingDirectory ?? System.Environment.CurrentDirectory;
-            request = new JobRequest(future, resources, jobDirectory, options?.Environment, cwd)
-            {
-                ShellOptions = options?.ShellOptions,
-                Command = command is null ? null : RunDirectories.WithOutputPaths(command, cwd, resources.Name, call),
-            };
+            request = JobRequest.ForCall(future, resources, options, command, jobDirectory, call, options?.Environment);
         }
         string jobspec = FluxJobBackend.BuildJobspec(request, worker, runtimeOptions.FluxShellOptions, callerEnvironment);
         return new FluxJobDescription(app, resources, pool, command is not null, retries, cache, request.TaskCommand(worker), request.JobDirectory, jobspec);
@@ -122,29 +116,14 @@ internal sealed class DryRunCapture
     private static JobRequest PoolWorkerJob(PoolSettings settings, WorkerCommand worker)
     {
         string directory = Path.Combine(FluxDryRun.RunDirectoryPlaceholder, "pool-w1");
-        // Named as WorkerPool names its workers' jobs.
-        string jobName = "fluxapps-pool-" + settings.Name;
-        var workerApp = new FluxAppDescriptor("FluxApps.PoolWorker", $"pool {settings.Name} worker", typeof(WorkerPool), settings.CpusPerWorker,
-            settings.GpusPerWorker, 1, 0, false, settings.TimeLimit, settings.Queue, 16, jobName);
-        var resources = new JobResources(settings.CpusPerWorker, settings.GpusPerWorker, 1, 0, false, settings.TimeLimit, settings.TimeLimitSeconds,
-            settings.Queue, 16, jobName);
-        var environment = new Dictionary<string, string?>
+        var connection = new Dictionary<string, string?>
         {
             [FluxPoolTransport.ServiceVariable] = "<pool-service>",
             [PoolListener.SecretVariable] = "<pool-secret>",
             [PoolListener.WorkerVariable] = "<worker-index>",
-            [WorkerCommand.JobDirectoryVariable] = directory,
         };
         // As FluxPoolTransport.WorkerEnvironment: the worker loads the libflux-core this process loaded (none yet: left out).
-        if (FluxLibrary.LoadedFrom is { } library && File.Exists(library)) environment[FluxLibrary.PathVariable] = library;
-        var command = worker.ForPool();
-        return new JobRequest(new FluxVoidFuture(workerApp), resources, directory, environment, System.Environment.CurrentDirectory)
-        {
-            Command = new FluxCommand(command[0], command.Skip(1).ToArray())
-            {
-                StdoutPath = Path.Combine(directory, Payload.StdoutFile),
-                StderrPath = Path.Combine(directory, Payload.StderrFile),
-            },
-        };
+        if (FluxLibrary.LoadedFrom is { } library && File.Exists(library)) connection[FluxLibrary.PathVariable] = library;
+        return PoolSet.WorkerJob(settings.WorkerApp(), settings.WorkerResources(), directory, connection, worker);
     }
 }

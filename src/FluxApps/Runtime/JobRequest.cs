@@ -90,6 +90,21 @@ internal sealed class JobRequest
         WorkingDirectory = workingDirectory;
     }
 
+    /// <summary>
+    /// The request for one attempt of a call, in call directory <paramref name="jobDirectory"/> (call number
+    /// <paramref name="call"/> of its run): what <see cref="CallSubmitter"/> submits and a dry run describes.
+    /// </summary>
+    public static JobRequest ForCall(FluxFuture future, JobResources resources, FluxCallOptions? options, FluxCommand? command,
+        string jobDirectory, long call, IReadOnlyDictionary<string, string?>? environment)
+    {
+        string cwd = options?.WorkingDirectory ?? System.Environment.CurrentDirectory;
+        return new JobRequest(future, resources, jobDirectory, environment, cwd)
+        {
+            ShellOptions = options?.ShellOptions,
+            Command = command is null ? null : RunDirectories.WithOutputPaths(command, cwd, resources.Name, call),
+        };
+    }
+
     public FluxFuture Future { get; }
     public FluxAppDescriptor App => Future.App;
     public JobResources Resources { get; }
