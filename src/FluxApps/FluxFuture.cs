@@ -274,6 +274,9 @@ public abstract class FluxFuture
         return TrySetCanceledCore(token);
     }
 
+    /// <summary>True once the call's outcome is decided (its task completes right after).</summary>
+    internal bool IsSettled => Volatile.Read(ref _settled) != 0;
+
     /// <summary>
     /// Claims the call's one completion and reports it to the observer, before the task completes so that an awaiter
     /// finds its activity ended and its metrics recorded; false when the call already has its outcome.

@@ -240,4 +240,34 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
         var up = Assert.Single(logs.Entries, e => e.Id.Name == "PoolWorkerUp");
         Assert.Equal("p", up.Field("Pool"));
     }
+
+    [SkippableFact]
+    public async Task TheEventStreamFollowsFluxJobsAndACancelledCallsOutcomeIsItsLastEvent()
+    {
+        FluxAvailability.SkipIfAbsent();
+        var rt = await StartAsync();
+        var stream = rt.WatchEventsAsync();
+        var own = new FluxCallOptions { Runtime = rt };
+        var done = Library.AddAsync(1, 2, own);
+        var cancelled = Library.SleepAsync(60_000, own);
+        Assert.Equal(3, await done);
+        await Wait.ForEvent(cancelled, "start");
+        cancelled.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await cancelled);
+        await Wait.ForEvent(cancelled, "clean"); // the rest of the job's eventlog arrives after the outcome
+        await rt.DisposeAsync();
+
+        var seen = new List<FluxCallEvent>();
+        await foreach (var e in stream) seen.Add(e);
+        var ok = seen.Where(e => e.Call == done).ToList();
+        Assert.Equal(FluxCallEventKind.Submitted, ok[0].Kind);
+        var names = ok.Where(e => e.Kind == FluxCallEventKind.JobEvent).Select(e => e.JobEvent!.Name).ToList();
+        foreach (var (before, after) in new[] { ("submit", "alloc"), ("alloc", "start"), ("start", "finish"), ("finish", "clean") })
+            Assert.True(names.IndexOf(before) >= 0 && names.IndexOf(before) < names.IndexOf(after), string.Join(",", names));
+        Assert.Equal(FluxJobState.Run, ok.Single(e => e.JobEvent?.Name == "start").State);
+        Assert.Equal((FluxCallEventKind.Completed, FluxCallOutcome.Succeeded), (ok[^1].Kind, ok[^1].Outcome));
+        var stopped = seen.Where(e => e.Call == cancelled).ToList();
+        Assert.Equal((FluxCallEventKind.Completed, FluxCallOutcome.Canceled), (stopped[^1].Kind, stopped[^1].Outcome));
+        Assert.Single(stopped, e => e.Kind == FluxCallEventKind.Completed);
+    }
 }

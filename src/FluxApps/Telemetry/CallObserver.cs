@@ -135,6 +135,8 @@ internal sealed class CallObserver
     /// <summary>An event of the call's job (the future has already taken the state it leads to).</summary>
     public void OnJobEvent(FluxFuture future, FluxJobEvent jobEvent)
     {
+        // The rest of a cancelled job's eventlog still arrives on Flux: the call's outcome stays its last word.
+        if (future.IsSettled) return;
         try
         {
             switch (jobEvent.Name)
