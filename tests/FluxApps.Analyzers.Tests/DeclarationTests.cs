@@ -194,6 +194,10 @@ public class DeclarationTests
             public static int SolveAsync(int n, FluxCallOptions? options) => n;
 
             [FluxApp] public static int Reserved(int {|FLUX009:__fluxValue|}) => __fluxValue;
+
+            // Both would get Run2Async(int, FluxCallOptions?, CancellationToken): a trailing token is not a stub parameter.
+            [FluxApp] public static int {|FLUX009:Run2|}(int n) => n;
+            [FluxApp] public static int {|FLUX009:Run2|}(int n, System.Threading.CancellationToken token) => n;
         }
         """);
 
@@ -211,6 +215,11 @@ public class DeclarationTests
 
             // A parameter named like the stub's own parameters is renamed in the stub.
             [FluxApp] public static int Configure(int options, int cancellationToken) => options + cancellationToken;
+
+            // Overloaded apps whose arguments differ get distinct stubs.
+            [FluxApp] public static int Scale(int n) => n;
+            [FluxApp] public static int Scale(long n, System.Threading.CancellationToken token) => (int)n;
+            [FluxApp] public static int Scale(int n, int factor) => n * factor;
 
             // Same name in another type.
             public static partial class Inner { public static int SimulateAsync(int steps) => steps; }

@@ -201,6 +201,7 @@ public sealed class GeneratorTests
     [InlineData("[FluxApp(Cpus = 0)] public static void Bad2() { }", "Cpus")]
     [InlineData("public static void Bad(System.Threading.CancellationToken t, int x) { }", "token not last")]
     [InlineData("public static void Bad(ref System.Threading.CancellationToken t) { }", "token by ref")]
+    [InlineData("public static int Bad(int n) => n; [FluxApp] public static int Bad(int n, System.Threading.CancellationToken t) => n;", "same stub")]
     public void InvalidMethodsGetNoGeneratedCode(string member, string why)
     {
         string source = "using FluxApps; public static partial class C { " + (member.StartsWith('[') ? member : "[FluxApp] " + member) + " }";

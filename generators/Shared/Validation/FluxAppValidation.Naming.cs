@@ -25,6 +25,17 @@ internal static partial class FluxAppValidation
                 $"The stub '{stub}' of [FluxApp] method '{method.Name}' collides with the existing member '{member.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)}'; rename the method or the member"));
             return;
         }
+        // Two apps whose arguments match (one of them taking a trailing CancellationToken, which the stub does not
+        // repeat) would get the same stub: both are reported, and neither stub is generated.
+        foreach (var member in method.ContainingType.GetMembers(method.Name))
+        {
+            if (member is not IMethodSymbol other || SymbolEqualityComparer.Default.Equals(other, method) || !HasFluxAppAttribute(other)) continue;
+            if (ArgumentCount(other) != ArgumentCount(method) || !LeadingParametersMatch(other, method)) continue;
+            problems.Add(new FluxAppProblem(FluxDiagnostics.StubNameCollision, where,
+                $"The stub '{stub}' of [FluxApp] method '{method.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)}' would be the same as the stub of [FluxApp] method "
+                + $"'{other.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)}' (a trailing CancellationToken is not one of a stub's parameters); rename one of them"));
+            return;
+        }
         foreach (var parameter in method.Parameters)
         {
             if (parameter.Name.StartsWith("__flux", StringComparison.Ordinal))
@@ -46,6 +57,9 @@ internal static partial class FluxAppValidation
         }
         return true;
     }
+
+    private static bool HasFluxAppAttribute(IMethodSymbol method) =>
+        method.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == AttributeMetadataName);
 
     /// <summary>True for members the FluxApps generator emitted (the analyzers see them in the compilation).</summary>
     public static bool IsGeneratedByFluxApps(ISymbol member) =>
