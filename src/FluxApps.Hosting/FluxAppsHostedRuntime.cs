@@ -18,9 +18,6 @@ namespace FluxApps.Hosting;
 internal sealed partial class FluxAppsHostedRuntime(IOptions<FluxAppsHostingOptions> options, ILoggerFactory? loggerFactory = null)
     : IHostedLifecycleService, IAsyncDisposable
 {
-    // How often a stopping host looks whether the running calls have finished.
-    private static readonly TimeSpan s_drainPoll = TimeSpan.FromMilliseconds(20);
-
     private readonly ILogger _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("FluxApps.Hosting");
     private readonly SemaphoreSlim _gate = new(1, 1);
     private FluxAppsRuntime? _runtime;
@@ -88,7 +85,7 @@ internal sealed partial class FluxAppsHostedRuntime(IOptions<FluxAppsHostingOpti
             LogDraining(_logger, pending);
             try
             {
-                while (runtime.PendingCount > 0) await Task.Delay(s_drainPoll, cancellationToken).ConfigureAwait(false);
+                await runtime.WhenIdleAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

@@ -67,6 +67,12 @@ public sealed class FluxAppsRuntime : IAsyncDisposable
     /// <summary>Number of calls submitted and not yet completed.</summary>
     public int PendingCount => _calls.PendingCount;
 
+    /// <summary>
+    /// Completes once every call this runtime took has its outcome (at once when none is pending); for a host that lets
+    /// running calls finish before it stops. Cancelling the token ends the wait, not the calls.
+    /// </summary>
+    internal Task WhenIdleAsync(CancellationToken cancellationToken) => _observer.WhenIdleAsync(cancellationToken);
+
     /// <summary>The pools, for tests and diagnostics.</summary>
     internal PoolSet Pools => _pools;
 

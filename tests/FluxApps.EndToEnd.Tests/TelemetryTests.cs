@@ -315,4 +315,21 @@ public sealed class TelemetryTests
         await foreach (var e in rt.WatchEventsAsync()) after.Add(e);
         Assert.Empty(after);
     }
+
+    [Fact]
+    public async Task WhenIdleCompletesOnceEveryCallHasItsOutcome()
+    {
+        await using var rt = await StartAsync();
+        Assert.True(rt.WhenIdleAsync(CancellationToken.None).IsCompleted);
+        var own = TelemetryApps.SleepThenAsync(400, 1, In(rt, false));
+        var pooled = TelemetryApps.SleepThenAsync(400, 2, In(rt, true));
+        var idle = rt.WhenIdleAsync(CancellationToken.None);
+        Assert.False(idle.IsCompleted);
+        using (var shortWait = new CancellationTokenSource(50))
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => rt.WhenIdleAsync(shortWait.Token)); // ends the wait, not the calls
+        await idle.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(own.IsCompleted && pooled.IsCompleted);
+        Assert.Equal(3, await own + await pooled);
+        Assert.True(rt.WhenIdleAsync(CancellationToken.None).IsCompleted);
+    }
 }

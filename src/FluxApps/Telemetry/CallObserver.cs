@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading;
 using System.Threading.Channels;
+using System.Threading.Tasks;
 using FluxApps.Runtime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -21,6 +22,8 @@ internal sealed class CallObserver
     private readonly object _gate = new();
     private Channel<FluxCallEvent>[] _subscribers = [];
     private bool _detached;
+    private long _outstanding;
+    private TaskCompletionSource? _idle;
     private Func<int> _pendingCount = static () => 0;
     private Func<IEnumerable<(string Pool, int Starting, int Busy, int Idle)>> _poolWorkers = static () => [];
 
@@ -95,6 +98,7 @@ internal sealed class CallObserver
     public void Submitted(FluxFuture future, JobResources resources, string? pool)
     {
         future.Observer = this;
+        Interlocked.Increment(ref _outstanding);
         if (Instruments.CallsSubmitted.Enabled)
             Instruments.CallsSubmitted.Add(1, new KeyValuePair<string, object?>(Instruments.Tags.App, future.AppName),
                 new KeyValuePair<string, object?>(Instruments.Tags.Backend, BackendName));
@@ -174,6 +178,7 @@ internal sealed class CallObserver
     /// <summary>The call's outcome, reported just before its future completes (so an awaiter finds it recorded).</summary>
     public void Completed(FluxFuture future, Exception? error, bool canceled)
     {
+        if (Interlocked.Decrement(ref _outstanding) == 0) SignalIdle();
         try
         {
             var outcome = canceled ? FluxCallOutcome.Canceled : error is null ? FluxCallOutcome.Succeeded : FluxCallOutcome.Failed;
@@ -225,6 +230,30 @@ internal sealed class CallObserver
         {
             // As above: the future completes whatever a logger or listener does.
         }
+    }
+
+    /// <summary>Completes once no call taken by the runtime is without its outcome (at once when none is).</summary>
+    public Task WhenIdleAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (Interlocked.Read(ref _outstanding) == 0) return Task.CompletedTask;
+            _idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _idle.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    private void SignalIdle()
+    {
+        // Checked again under the lock: a call submitted meanwhile keeps the waiters waiting for the next time.
+        TaskCompletionSource? idle;
+        lock (_gate)
+        {
+            if (Interlocked.Read(ref _outstanding) != 0) return;
+            idle = _idle;
+            _idle = null;
+        }
+        idle?.TrySetResult();
     }
 
     private bool HasSubscribers => Volatile.Read(ref _subscribers).Length > 0;
