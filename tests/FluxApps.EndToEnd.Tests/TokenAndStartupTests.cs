@@ -10,13 +10,13 @@ namespace FluxApps.EndToEnd.Tests;
 /// </summary>
 public sealed class TokenAndStartupTests
 {
-    private static Task<FluxAppsRuntime> StartAsync() =>
+    private static Task<FluxAppsRuntime> StartAsync(TimeSpan? idleTimeout = null) =>
         FluxAppsRuntime.StartAsync(new FluxAppsOptions
         {
             Backend = FluxBackend.Local,
             WorkingDirectory = TestPaths.WorkRoot,
             LocalCores = 2,
-            Pools = [new FluxPoolOptions { Name = "p", MaxWorkers = 2 }],
+            Pools = [new FluxPoolOptions { Name = "p", MaxWorkers = 2, IdleTimeout = idleTimeout }],
         });
 
     private static async Task WaitForFile(string path, TimeSpan within)
@@ -36,7 +36,8 @@ public sealed class TokenAndStartupTests
     [InlineData("p", "time limit")]
     public async Task TheAppsTokenFiresOnCancelAndTimeLimit(string pool, string how)
     {
-        await using var rt = await StartAsync();
+        // Idle pool workers end soon, so the last call, which needs every core, need not wait the default 30 s for them.
+        await using var rt = await StartAsync(idleTimeout: TimeSpan.FromSeconds(1));
         string marker = Path.Combine(TestPaths.NewTempDirectory(), "cancelled");
         var options = new FluxCallOptions { Runtime = rt, Pool = pool, TimeLimit = how == "time limit" ? "2s" : null };
         var future = TokenApps.WaitForCancellationAsync(marker, options);
@@ -96,5 +97,27 @@ public sealed class TokenAndStartupTests
         Assert.IsNotType<TimeoutException>(ex);
         Assert.Contains("FluxApps.TestApps.WorkerStartup.CountRuns", ex.Message);
         Assert.Contains("start-up refused", ex.Message);
+    }
+
+    [Fact]
+    public async Task AThrowingStartupFailsEveryCallOfThatPoolWorkerNamingTheMethod()
+    {
+        await using var rt = await FluxAppsRuntime.StartAsync(new FluxAppsOptions
+        {
+            Backend = FluxBackend.Local,
+            WorkingDirectory = TestPaths.WorkRoot,
+            LocalCores = 2,
+            Pools = [new FluxPoolOptions { Name = "p", MaxWorkers = 1 }],
+        });
+        await File.WriteAllTextAsync(Path.Combine(rt.WorkingDirectory, WorkerStartup.ThrowMarker), "");
+        var pooled = new FluxCallOptions { Runtime = rt, Pool = "p" };
+        foreach (int call in new[] { 1, 2 })
+        {
+            var future = TokenApps.StartupRunsAsync(call, pooled);
+            var ex = await Assert.ThrowsAnyAsync<Exception>(async () => await future.AsTask().WaitAsync(TimeSpan.FromSeconds(60)));
+            Assert.IsNotType<TimeoutException>(ex);
+            Assert.Contains("FluxApps.TestApps.WorkerStartup.CountRuns", ex.Message);
+            Assert.Contains("start-up refused", ex.Message);
+        }
     }
 }

@@ -38,6 +38,11 @@ public static class WorkerStartup
     public static void CountRuns()
     {
         Interlocked.Increment(ref s_runs);
-        if (File.Exists(ThrowMarker)) throw new InvalidOperationException("start-up refused: " + ThrowMarker + " is present");
+        // In the working directory (a job of its own can be given one), or in the runtime's run directory, above the
+        // worker's job directory (a pool worker's too), so one runtime's test does not reach another's workers.
+        string? jobDirectory = Environment.GetEnvironmentVariable("FLUXAPPS_JOB_DIR");
+        string? runDirectory = jobDirectory is null ? null : Path.GetDirectoryName(Path.GetFullPath(jobDirectory));
+        if (File.Exists(ThrowMarker) || (runDirectory is not null && File.Exists(Path.Combine(runDirectory, ThrowMarker))))
+            throw new InvalidOperationException("start-up refused: " + ThrowMarker + " is present");
     }
 }
