@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FluxApps.Runtime;
+using FluxApps.Tests.Shared;
 
 namespace FluxApps.EndToEnd.Tests;
 
@@ -11,25 +12,8 @@ public sealed class CheckpointKillTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static string ChildProgram()
-    {
-        // tests/FluxApps.EndToEnd.Tests/bin/<configuration>/<tfm>/ -> tests/FluxApps.CheckpointChild/bin/<configuration>/<tfm>/
-        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        string tfm = here.Name, configuration = here.Parent!.Name;
-        string tests = here.Parent!.Parent!.Parent!.Parent!.FullName;
-        return Path.Combine(tests, "FluxApps.CheckpointChild", "bin", configuration, tfm, "FluxApps.CheckpointChild.dll");
-    }
-
-    private Process StartChild(string checkpoints)
-    {
-        var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (string a in new[] { ChildProgram(), checkpoints, Path.Combine(_dir, "runs"), Calls.ToString(), "300" }) psi.ArgumentList.Add(a);
-        return Process.Start(psi)!;
-    }
+    private Process StartChild(string checkpoints) =>
+        ChildClient.Start("checkpoint", checkpoints, Path.Combine(_dir, "runs"), Calls.ToString(), "300");
 
     private static string[] Entries(string checkpoints) =>
         Directory.Exists(checkpoints)
@@ -39,7 +23,6 @@ public sealed class CheckpointKillTests : IDisposable
     [Fact]
     public async Task ARerunAfterSigkillComputesOnlyWhatIsMissing()
     {
-        Assert.True(File.Exists(ChildProgram()), $"{ChildProgram()} is not built");
         string checkpoints = Path.Combine(_dir, "checkpoints");
 
         using (var first = StartChild(checkpoints))

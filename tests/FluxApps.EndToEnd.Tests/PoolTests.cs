@@ -229,4 +229,37 @@ public sealed class PoolTests
             await Task.Delay(20);
         }
     }
+
+    [Fact]
+    public async Task AWorkerWhoseClientWasKilledExitsByItself()
+    {
+        using var child = FluxApps.Tests.Shared.ChildClient.Start("pool", "local", TestPaths.WorkRoot);
+        string[] worker = (await FluxApps.Tests.Shared.ChildClient.WaitForLine(child, "worker ", TimeSpan.FromMinutes(2))).Split(' ');
+        int pid = int.Parse(worker[2]);
+        Assert.True(Alive(pid));
+        child.Kill(); // SIGKILL: the client disposes nothing and stops no worker
+        await child.WaitForExitAsync();
+
+        // Its connection closes with the client: the worker, now an orphan, exits.
+        var clock = Stopwatch.StartNew();
+        while (Alive(pid))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"pool worker {pid} still running {clock.Elapsed.TotalSeconds:F0} s after its client was killed");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Running or stopped, not a zombie (an exited orphan waits for init to reap it).</summary>
+    private static bool Alive(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)] != 'Z';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
 }

@@ -270,4 +270,25 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
         Assert.Equal((FluxCallEventKind.Completed, FluxCallOutcome.Canceled), (stopped[^1].Kind, stopped[^1].Outcome));
         Assert.Single(stopped, e => e.Kind == FluxCallEventKind.Completed);
     }
+
+    [SkippableFact]
+    public async Task AWorkerWhoseClientWasKilledEndsItsJobByItself()
+    {
+        FluxAvailability.SkipIfAbsent();
+        using var child = FluxApps.Tests.Shared.ChildClient.Start("pool", fixture.Uri, TestPaths.WorkRoot);
+        string[] worker = (await FluxApps.Tests.Shared.ChildClient.WaitForLine(child, "worker ", TimeSpan.FromMinutes(2))).Split(' ');
+        var job = FluxJobId.Parse(worker[1]);
+        Assert.Contains(job.ToString(), await ActiveJobs());
+        child.Kill(); // SIGKILL: the client disposes nothing and cancels no job
+        await child.WaitForExitAsync();
+
+        // The worker hears no more from its client (its heartbeat goes unanswered) and exits; Flux sees its job end.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while ((await ActiveJobs()).Contains(job.ToString()))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"worker job {job} still active {clock.Elapsed.TotalSeconds:F0} s after its client was killed");
+            await Task.Delay(200);
+        }
+        Assert.Equal("CD", await FluxCli.StatusAsync(fixture.Uri, job)); // it exited, nobody had to cancel it
+    }
 }
