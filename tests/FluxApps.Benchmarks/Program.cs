@@ -16,9 +16,10 @@ using FluxApps.Benchmarks;
 //                        beside K trivial apps as jobs of their own in the same run
 //   telemetry [N]        N trivial pooled apps with nobody listening, with traces, metrics and Debug logs all taken, and quiet again
 //   fuzz [S] [SEED]      mutated payloads against the payload readers for S seconds (default 60); exit 1 on a crash
-//   soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130] [--kinds Throw,Exit,...]
+//   soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130] [--kinds Throw,Exit,...] [--telemetry]
 //                        N calls, a fraction F failing on purpose in every way a call can fail; prints lost futures,
-//                        wrong outcomes, orphan processes, leftover files and client RSS; exits 1 unless the first four are 0
+//                        wrong outcomes, orphan processes, leftover files and client RSS; exits 1 unless the first four are 0;
+//                        with --telemetry also reads the event stream, activities and metrics and checks each call's story
 string mode = args.Length > 0 ? args[0] : "help";
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
 
@@ -50,7 +51,7 @@ switch (mode)
         return await TelemetryBenchmark.RunAsync(args[1..]);
     default:
         Console.WriteLine("modes: inprocess | throughput [apps] [parallel] | startup [runs] | pending [calls] | flux [apps] | pool [--backend local|flux] [--apps N] [--pending M] | aot [apps] [parallel] [runs] [--no-publish] | " +
-                          "telemetry [apps] | fuzz [seconds] [seed] | soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130] [--kinds Throw,Exit,...]");
+                          "telemetry [apps] | fuzz [seconds] [seed] | soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130] [--kinds Throw,Exit,...] [--telemetry]");
         break;
 }
 return 0;

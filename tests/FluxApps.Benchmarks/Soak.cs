@@ -48,6 +48,12 @@ public sealed record SoakOptions
     /// runs nothing but the soak, wrong in a test host where other tests start processes.
     /// </summary>
     public bool CountChildProcesses { get; init; }
+
+    /// <summary>
+    /// Reads the runtime's event stream and listens to its activities and metrics while the calls run, and checks that
+    /// each call told its story once and whole (<see cref="SoakTelemetry"/>).
+    /// </summary>
+    public bool Telemetry { get; init; }
     /// <summary>Progress lines (null: none).</summary>
     public TextWriter? Log { get; init; }
 
@@ -69,6 +75,8 @@ public sealed record SoakReport
     public required IReadOnlyList<SoakMismatch> Wrong { get; init; }
     public required IReadOnlyList<string> Orphans { get; init; }
     public required IReadOnlyList<string> Leftovers { get; init; }
+    /// <summary>What did not add up in the telemetry (<see cref="SoakOptions.Telemetry"/>); null when it was not checked.</summary>
+    public IReadOnlyList<string>? TelemetryProblems { get; init; }
     public required int RssCheckpointCalls { get; init; }
     public required double RssAtCheckpointMiB { get; init; }
     public required double RssAtEndMiB { get; init; }
@@ -84,7 +92,7 @@ public sealed record SoakReport
     public double RssRatio => RssAtCheckpointMiB > 0 ? RssAtEndMiB / RssAtCheckpointMiB : double.NaN;
 
     /// <summary>No lost future, wrong outcome, orphan process or leftover file.</summary>
-    public bool Passed => Lost == 0 && Wrong.Count == 0 && Orphans.Count == 0 && Leftovers.Count == 0;
+    public bool Passed => Lost == 0 && Wrong.Count == 0 && Orphans.Count == 0 && Leftovers.Count == 0 && TelemetryProblems is null or { Count: 0 };
 
     public void Print(TextWriter output)
     {
@@ -103,9 +111,16 @@ public sealed record SoakReport
         foreach (var o in Orphans.Take(10)) output.WriteLine("  " + o);
         output.WriteLine($"leftover files: {Leftovers.Count}");
         foreach (var f in Leftovers.Take(10)) output.WriteLine("  " + f);
+        if (TelemetryProblems is { } problems)
+        {
+            output.WriteLine($"telemetry mismatches (event stream, activities, metrics): {problems.Count}");
+            foreach (var p in problems.Take(10)) output.WriteLine("  " + p);
+        }
         output.WriteLine($"client RSS after {RssCheckpointCalls} calls: {RssAtCheckpointMiB:F1} MiB (managed heap {HeapAtCheckpointMiB:F1} MiB, GC committed {CommittedAtCheckpointMiB:F1} MiB)");
         output.WriteLine($"client RSS at the end: {RssAtEndMiB:F1} MiB (managed heap {HeapAtEndMiB:F1} MiB, GC committed {CommittedAtEndMiB:F1} MiB)");
         output.WriteLine($"RSS ratio end/after-{RssCheckpointCalls}: {RssRatio:F3} (target <= 1.20)");
+        if (TelemetryProblems is not null)
+            output.WriteLine("  (with the telemetry check the soak keeps every call's future and events until the end: the memory figures include them)");
     }
 }
 
@@ -154,6 +169,7 @@ public static class Soak
         if (root is not null) Directory.CreateDirectory(root);
 
         var runtime = await FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = options.Backend, WorkingDirectory = root });
+        using var telemetry = options.Telemetry ? SoakTelemetry.Start(runtime) : null;
         string workingDirectory = runtime.WorkingDirectory;
         string? fluxRunDirectory = FluxRunDirectory(runtime.FluxUri);
         string backend = runtime.BackendDescription + (runtime.FluxUri is { } uri ? $" ({uri})" : "");
@@ -174,7 +190,9 @@ public static class Soak
             await gate.WaitAsync();
             int turn = turns.GetValueOrDefault(plan[i]);
             turns[plan[i]] = turn + 1;
-            var call = calls[i] = StartOrRecord(runtime, i, plan[i], turn, options, random);
+            var call = StartOrRecord(runtime, i, plan[i], turn, options, random);
+            // The future itself only for the telemetry check: kept, 5,000 futures and their events would weigh on the memory figures.
+            calls[i] = call = options.Telemetry ? call : call with { Future = null };
             _ = call.Done.ContinueWith(_ => Interlocked.Increment(ref completed), TaskScheduler.Default);
             // The slot comes back when the call completes, or after the deadline if it never does (it then counts as lost).
             // (WaitAsync drops its timer when the call completes: no 5,000 live timers inflating the client's memory.)
@@ -201,6 +219,7 @@ public static class Soak
         // The process tree just before dispose: a broker or worker that leaves it (reparented) is still found by its pid.
         var descendants = options.CountChildProcesses ? Descendants() : [];
         await runtime.DisposeAsync();
+        var telemetryProblems = telemetry is null ? null : await telemetry.CheckAsync(calls.Select(c => c.Future).OfType<FluxFuture>());
         var orphans = OrphanProcesses([workingDirectory, .. fluxRunDirectory is null ? Array.Empty<string>() : [fluxRunDirectory]], options.CountChildProcesses, descendants);
         var leftovers = LeftoverFiles(workingDirectory, root, scratch, fluxRunDirectory);
 
@@ -215,6 +234,7 @@ public static class Soak
             Wrong = wrong,
             Orphans = orphans,
             Leftovers = leftovers,
+            TelemetryProblems = telemetryProblems,
             RssCheckpointCalls = checkpoint,
             RssAtCheckpointMiB = rssCheckpoint,
             RssAtEndMiB = rssEnd,
@@ -225,9 +245,9 @@ public static class Soak
         };
     }
 
-    private sealed record SoakCall(int Index, SoakFault Fault, Task Done, string Expected);
+    private sealed record SoakCall(int Index, SoakFault Fault, Task Done, string Expected, FluxFuture? Future = null);
 
-    private static SoakCall Call(int index, SoakFault fault, FluxFuture future, string expected) => new(index, fault, future.AsTask(), expected);
+    private static SoakCall Call(int index, SoakFault fault, FluxFuture future, string expected) => new(index, fault, future.AsTask(), expected, future);
 
     /// <summary>Starts a call; a stub that throws instead of returning a future is an outcome too (a wrong one).</summary>
     private static SoakCall StartOrRecord(FluxAppsRuntime runtime, int index, SoakFault fault, int turn, SoakOptions options, Random random)

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace FluxApps.Benchmarks;
 
 /// <summary>
-/// <c>soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130] [--kinds Throw,Exit,...]</c>:
+/// <c>soak [--backend local|flux] [--calls N] [--faults F] [--seed S] [--concurrency K] [--exit-codes 3,130] [--kinds Throw,Exit,...] [--telemetry]</c>:
 /// runs <see cref="Soak"/> and prints its figures; the exit code is 1 when a future was lost, an outcome was
 /// wrong, or a process or file outlived the runtime.
 /// </summary>
@@ -32,6 +32,7 @@ internal static class SoakCommand
                     break;
                 case "--calls": options = options with { Calls = int.Parse(Next(), CultureInfo.InvariantCulture) }; callsGiven = true; break;
                 case "--faults": options = options with { Faults = double.Parse(Next(), CultureInfo.InvariantCulture) }; break;
+                case "--telemetry": options = options with { Telemetry = true }; break;
                 case "--seed": options = options with { Seed = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;
                 case "--concurrency": options = options with { Concurrency = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;
                 case "--exit-codes":

@@ -25,9 +25,11 @@ public sealed class SoakTests
                 Seed = 11,
                 ExitCodes = [3, 42],
                 WorkingDirectory = root,
+                Telemetry = true,
             });
 
             Assert.Equal(60, report.Calls);
+            Assert.True(report.TelemetryProblems is { Count: 0 }, "telemetry: " + string.Join("; ", report.TelemetryProblems ?? ["not checked"]));
             foreach (var kind in Enum.GetValues<SoakFault>())
                 Assert.True(report.CallsByFault.GetValueOrDefault(kind) >= 4, $"only {report.CallsByFault.GetValueOrDefault(kind)} calls of {kind}");
             Assert.Equal(0, report.Lost);
