@@ -262,4 +262,35 @@ public sealed class PoolTests
             return false;
         }
     }
+
+    [Fact]
+    public async Task AKeptPooledCallLeavesItsFilesAndRerunsByHandLikeAJob()
+    {
+        await using var rt = await StartAsync(new FluxPoolOptions { Name = "p", MaxWorkers = 1 });
+        var kept = new FluxCallOptions { Runtime = rt, Pool = "p", KeepFiles = true };
+        Assert.Equal(5, await Library.AddAsync(2, 3, kept));
+        var failed = Library.FailAsync("kept failure", kept);
+        await Assert.ThrowsAsync<FluxAppException>(async () => await failed);
+        Assert.Equal(7, await Library.AddAsync(3, 4, In(rt))); // not kept
+
+        var directories = Directory.GetDirectories(rt.WorkingDirectory).Where(d => !Path.GetFileName(d).StartsWith("pool-", StringComparison.Ordinal))
+            .OrderBy(d => d, StringComparer.Ordinal).ToArray();
+        Assert.Equal(2, directories.Length);
+        Assert.True(File.Exists(Path.Combine(directories[0], "args.bin")));
+        Assert.True(File.Exists(Path.Combine(directories[0], "result.bin")));
+        Assert.True(File.Exists(Path.Combine(directories[1], "error.0.bin")));
+
+        // The kept call reruns by hand outside the pool, as a job's worker: the same failure, reported the same way.
+        File.Delete(Path.Combine(directories[1], "error.0.bin"));
+        var command = rt.WorkerCommandLine(directories[1]);
+        var psi = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
+        psi.Environment["FLUX_TASK_RANK"] = "0";
+        using var worker = Process.Start(psi)!;
+        string stderr = await worker.StandardError.ReadToEndAsync();
+        await worker.WaitForExitAsync();
+        Assert.NotEqual(0, worker.ExitCode);
+        Assert.Contains("kept failure", stderr);
+        Assert.True(File.Exists(Path.Combine(directories[1], "error.0.bin")));
+    }
 }

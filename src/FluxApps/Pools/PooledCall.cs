@@ -35,6 +35,12 @@ internal sealed class PooledCall(long id, FluxFuture future, byte[] arguments, i
     /// <summary>Its place in the pool's queue while queued.</summary>
     public System.Collections.Generic.LinkedListNode<PooledCall>? Node { get; set; }
 
+    /// <summary>
+    /// Where the call's files are kept (<see cref="FluxCallOptions.KeepFiles"/>): its arguments, and once it answers its
+    /// result or error report and stderr tail, as a job of its own leaves them, so it can be rerun by hand; null when not kept.
+    /// </summary>
+    public string? KeepDirectory { get; init; }
+
     /// <summary>The time limit, then the grace period of an abandoned call.</summary>
     public Timer? Timer { get; set; }
 }

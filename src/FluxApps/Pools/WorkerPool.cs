@@ -88,9 +88,14 @@ internal sealed class WorkerPool
     }
 
     /// <summary>Queues one attempt of a call; its future settles with the worker's answer.</summary>
-    public void Submit(FluxFuture future, ReadOnlySpan<byte> arguments, JobResources resources)
+    /// <param name="future">The call's future.</param>
+    /// <param name="arguments">The serialized arguments.</param>
+    /// <param name="resources">The call's resources (cores and GPUs within a worker, time limit).</param>
+    /// <param name="keepDirectory">Where to keep the call's files (<see cref="FluxCallOptions.KeepFiles"/>), or null.</param>
+    public void Submit(FluxFuture future, ReadOnlySpan<byte> arguments, JobResources resources, string? keepDirectory = null)
     {
         byte[] payload = Payload.BuildArguments(future.App, arguments).WrittenSpan.ToArray();
+        if (keepDirectory is not null) KeepFile(future, keepDirectory, Payload.ArgumentsFile, payload);
         PooledCall call;
         lock (_gate)
         {
@@ -99,7 +104,10 @@ internal sealed class WorkerPool
                 future.TrySetCanceled(CancellationToken.None);
                 return;
             }
-            call = new PooledCall(++_nextCall, future, payload, resources.Cpus, resources.Gpus, resources.TimeLimit, resources.TimeLimitSeconds);
+            call = new PooledCall(++_nextCall, future, payload, resources.Cpus, resources.Gpus, resources.TimeLimit, resources.TimeLimitSeconds)
+            {
+                KeepDirectory = keepDirectory,
+            };
             call.Node = _queue.AddLast(call);
             _queuedCpus += call.Cpus;
         }
@@ -108,6 +116,20 @@ internal sealed class WorkerPool
         future.SetCancelAction(() => Cancel(call));
         if (future.CancelRequested) Cancel(call);
         Dispatch();
+    }
+
+    /// <summary>Keeps one of a call's files for debugging; one that cannot be written is noted in the call's events, not fatal to it.</summary>
+    private static void KeepFile(FluxFuture future, string directory, string name, ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            Directory.CreateDirectory(directory);
+            Payload.WriteFile(Path.Combine(directory, name), bytes);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            future.AddEvent("keep-files-failed", $"{Path.Combine(directory, name)}: {ex.Message}");
+        }
     }
 
     /// <summary>Hands queued calls to workers with room, then starts workers if calls still wait.</summary>
@@ -278,6 +300,11 @@ internal sealed class WorkerPool
     private void Settle(PooledCall call, PoolWorker worker, PoolFrames.Outcome outcome, byte[] payload, string stderrTail)
     {
         var future = call.Future;
+        if (call.KeepDirectory is { } kept)
+        {
+            KeepFile(future, kept, outcome == PoolFrames.Outcome.Result ? Payload.ResultFile : Payload.ErrorFile(0), payload);
+            if (stderrTail.Length > 0) KeepFile(future, kept, Payload.StderrFile, Encoding.UTF8.GetBytes(stderrTail));
+        }
         FluxJobId? job = worker.Job?.Id;
         future.AddEvent("finish", outcome == PoolFrames.Outcome.Result ? "status=0" : "status=1");
         future.SetState(FluxJobState.Inactive);

@@ -113,7 +113,9 @@ internal sealed class CallSubmitter
         future.CountAttempt();
         if (command is null && arguments is not null && PoolSettings.PoolOf(future.App, options) is { } poolName)
         {
-            _pools.Get(poolName).Submit(future, arguments.WrittenSpan, resources);
+            // Kept files of a pooled call: a call directory like a job's, which the worker command line can rerun by hand.
+            string? keptDirectory = options?.KeepFiles ?? _options.KeepJobFiles ? _directories.NextCall().Directory : null;
+            _pools.Get(poolName).Submit(future, arguments.WrittenSpan, resources, keptDirectory);
             return;
         }
         var (call, jobDir) = _directories.NextCall();
