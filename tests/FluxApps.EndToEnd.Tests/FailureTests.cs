@@ -244,7 +244,7 @@ public abstract class FailureTestsBase<TFixture>(TFixture fixture) : IClassFixtu
             File.WriteAllBytes(args, bytes);
             File.Delete(Path.Combine(dir, "result.bin"));
 
-            var (code, stderr) = await RunWorker(dir);
+            var (code, stderr) = await WorkerByHand.RunAsync(fixture.Runtime, dir);
             Assert.Equal(2, code);
             Assert.Contains("another build", stderr);
             Assert.False(File.Exists(Path.Combine(dir, "result.bin")));
@@ -269,7 +269,7 @@ public abstract class FailureTestsBase<TFixture>(TFixture fixture) : IClassFixtu
             int at = IndexOf(bytes, name);
             bytes[at + 8] = (byte)'X'; // Library.Xdd(...): not a registered app
             File.WriteAllBytes(args, bytes);
-            var (code, stderr) = await RunWorker(dir);
+            var (code, stderr) = await WorkerByHand.RunAsync(fixture.Runtime, dir);
             Assert.Equal(2, code);
             Assert.Contains("no app", stderr);
         }
@@ -292,19 +292,6 @@ public abstract class FailureTestsBase<TFixture>(TFixture fixture) : IClassFixtu
         for (int i = 0; i + needle.Length <= haystack.Length; i++)
             if (haystack.AsSpan(i, needle.Length).SequenceEqual(needle)) return i;
         throw new InvalidOperationException("pattern not found in payload");
-    }
-
-    /// <summary>Runs the worker by hand on a job directory, the way the backend starts it.</summary>
-    private async Task<(int Code, string Stderr)> RunWorker(string dir)
-    {
-        var command = fixture.Runtime.WorkerCommandLine(dir);
-        var psi = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
-        psi.Environment["FLUX_TASK_RANK"] = "0";
-        using var p = Process.Start(psi)!;
-        string stderr = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        return (p.ExitCode, stderr);
     }
 
     internal static async Task WaitForState(FluxFuture future, FluxJobState state)

@@ -282,14 +282,8 @@ public sealed class PoolTests
 
         // The kept call reruns by hand outside the pool, as a job's worker: the same failure, reported the same way.
         File.Delete(Path.Combine(directories[1], "error.0.bin"));
-        var command = rt.WorkerCommandLine(directories[1]);
-        var psi = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
-        psi.Environment["FLUX_TASK_RANK"] = "0";
-        using var worker = Process.Start(psi)!;
-        string stderr = await worker.StandardError.ReadToEndAsync();
-        await worker.WaitForExitAsync();
-        Assert.NotEqual(0, worker.ExitCode);
+        var (code, stderr) = await WorkerByHand.RunAsync(rt, directories[1]);
+        Assert.NotEqual(0, code);
         Assert.Contains("kept failure", stderr);
         Assert.True(File.Exists(Path.Combine(directories[1], "error.0.bin")));
     }

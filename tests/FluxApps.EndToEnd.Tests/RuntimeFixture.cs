@@ -40,6 +40,22 @@ public sealed class ProcessSpawnRuntimeFixture : LocalRuntimeFixture
     public override bool SpawnWithProcess => true;
 }
 
+/// <summary>Runs the worker by hand on a kept call directory, the way the backend starts a job's task (rank 0).</summary>
+internal static class WorkerByHand
+{
+    public static async Task<(int Code, string Stderr)> RunAsync(FluxAppsRuntime runtime, string callDirectory)
+    {
+        var command = runtime.WorkerCommandLine(callDirectory);
+        var psi = new System.Diagnostics.ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
+        psi.Environment["FLUX_TASK_RANK"] = "0";
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        string stderr = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        return (p.ExitCode, stderr);
+    }
+}
+
 internal static class TestPaths
 {
     public static readonly string WorkRoot = Path.Combine(Path.GetTempPath(), "fluxapps-tests-" + Environment.ProcessId);
