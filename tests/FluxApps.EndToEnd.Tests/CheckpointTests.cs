@@ -220,4 +220,24 @@ public sealed class CheckpointTests : IAsyncLifetime
         Assert.True(second.FromCache);
         Assert.Equal(0, second.Attempts);
     }
+
+    [Fact]
+    public async Task ACheckpointDirectoryThatCannotBeUsedFailsTheCallAtOnceAndLeavesNothingPending()
+    {
+        await using var runtime = await FluxAppsRuntime.StartAsync(new FluxAppsOptions
+        {
+            Backend = FluxBackend.Local,
+            WorkingDirectory = TestPaths.WorkRoot,
+            CheckpointDirectory = "checkpoints\0here", // no file system takes NUL in a path
+        });
+        var events = runtime.WatchEventsAsync();
+        Assert.ThrowsAny<ArgumentException>(() => { _ = CachedApps.SquareAsync(CounterFile, 3, 0, new FluxCallOptions { Runtime = runtime }); });
+        Assert.Equal(0, runtime.PendingCount);
+        Assert.True(runtime.WhenIdleAsync(CancellationToken.None).IsCompleted); // the future the caller never saw ended too
+        await runtime.DisposeAsync();
+        var seen = new List<FluxCallEvent>();
+        await foreach (var e in events) seen.Add(e);
+        Assert.Equal([FluxCallEventKind.Submitted, FluxCallEventKind.Completed], seen.Select(e => e.Kind));
+        Assert.Equal(FluxCallOutcome.Failed, seen[^1].Outcome);
+    }
 }

@@ -72,7 +72,18 @@ internal sealed class CallSubmitter
             future.AsTask().ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration,
                 CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
-        StartCall(future, arguments, resources, options, command, retries, cache, cancellationToken);
+        try
+        {
+            StartCall(future, arguments, resources, options, command, retries, cache, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            // The stub's caller gets the exception; the future, which it never sees, still ends (and with it the call's
+            // activity and its place among the runtime's outstanding calls).
+            future.Retry = null;
+            future.TrySetException(ex);
+            throw;
+        }
     }
 
     /// <summary>The store of cached results, opened on first use.</summary>
