@@ -18,7 +18,7 @@ public sealed class FluxPoolOptions
     /// </summary>
     public int? MaxWorkers { get; init; }
 
-    /// <summary>Cores each worker holds (and the calls it runs at once, one core each by default). Default: local 1; Flux, the cores of a node.</summary>
+    /// <summary>Cores each worker holds (and the calls it runs at once, one core each by default). Default: local 1; Flux, the cores of the instance's smallest node (its resource set).</summary>
     public int? CpusPerWorker { get; init; }
 
     /// <summary>GPUs each worker holds. Default 0.</summary>

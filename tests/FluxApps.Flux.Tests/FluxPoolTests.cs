@@ -254,7 +254,13 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
         await Wait.ForEvent(cancelled, "start");
         cancelled.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await cancelled);
-        await Wait.ForEvent(cancelled, "clean"); // the rest of the job's eventlog arrives after the outcome
+        // The rest of the job's eventlog arrives after the outcome (ForEvent would rethrow the cancellation: wait by hand).
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!cancelled.Events.Any(e => e.Name == "clean"))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "the cancelled job never logged clean: " + string.Join(", ", cancelled.Events.Select(e => e.Name)));
+            await Task.Delay(10);
+        }
         await rt.DisposeAsync();
 
         var seen = new List<FluxCallEvent>();
@@ -290,5 +296,19 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
             await Task.Delay(200);
         }
         Assert.Equal("CD", await FluxCli.StatusAsync(fixture.Uri, job)); // it exited, nobody had to cancel it
+    }
+
+    [SkippableFact]
+    public async Task ADefaultPoolsWorkersAreSizedFromTheInstancesResourceSet()
+    {
+        FluxAvailability.SkipIfAbsent();
+        await using var rt = await FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Flux, FluxUri = fixture.Uri, WorkingDirectory = TestPaths.WorkRoot });
+        var expected = FluxApps.Backends.Flux.ResourceSet.Parse(await FluxCli.RunAsync(fixture.Uri, "kvs", "get", "resource.R"));
+        Assert.NotNull(expected);
+        Assert.Equal(expected, ((FluxApps.Backends.Flux.FluxJobBackend)rt.JobBackend).Connection.Resources);
+        Assert.Equal(2, expected.Nodes); // the fixture's two brokers
+        Assert.Equal(5, await Library.AddAsync(2, 3, new FluxCallOptions { Runtime = rt, Pool = "sized-from-R" }));
+        var settings = rt.Pools.Find("sized-from-R")!.Settings;
+        Assert.Equal((expected.Nodes, expected.CoresPerNode), (settings.MaxWorkers, settings.CpusPerWorker));
     }
 }

@@ -95,8 +95,12 @@ internal sealed class DryRunCapture
         string? pool = PoolSettings.PoolOf(app, options);
         if (pool is not null)
         {
-            // The Flux backend's default pool shape: one worker per broker, with as many cores as this machine has.
-            var settings = PoolSettings.Resolve(pool, runtimeOptions.Pools, 1, System.Environment.ProcessorCount);
+            // A default worker as the Flux runtime in use sizes it (from its instance's resource set); with none, this
+            // machine's cores, as the Flux backend does where it cannot read the set.
+            var (workers, cpus) = (options?.Runtime ?? DefaultRuntime.Peek()) is { Backend: FluxBackend.Flux } flux
+                ? flux.JobBackend.DefaultPoolShape
+                : (1, System.Environment.ProcessorCount);
+            var settings = PoolSettings.Resolve(pool, runtimeOptions.Pools, workers, cpus);
             settings.CheckCall(app, resources, options, command is not null);
             request = PoolWorkerJob(settings, worker);
         }

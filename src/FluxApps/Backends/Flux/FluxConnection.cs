@@ -157,8 +157,31 @@ internal sealed class FluxConnection
         Size = Attr("size");
         Version = Attr("version");
         BrokerPid = int.TryParse(Attr("broker.pid"), out int pid) ? pid : null;
+        Resources = ResourceSet.Parse(LookupResourceSet());
         OwnerUserId = uint.TryParse(Attr("security.owner"), System.Globalization.NumberStyles.None,
             System.Globalization.CultureInfo.InvariantCulture, out uint owner) ? owner : null;
+    }
+
+    /// <summary>
+    /// The instance's resources (<c>resource.R</c>), read once at connection, or null where the KVS did not give them
+    /// (a guest of a multi-user instance may not read it).
+    /// </summary>
+    public ResourceSet? Resources { get; private set; }
+
+    /// <summary>Reads <c>resource.R</c> from the KVS (synchronously: the reactor does not run yet); null on any failure.</summary>
+    private unsafe string? LookupResourceSet()
+    {
+        nint f = FluxNative.flux_kvs_lookup(_h, null, 0, "resource.R");
+        if (f == 0) return null;
+        try
+        {
+            nint value = 0;
+            return FluxNative.flux_kvs_lookup_get(f, &value) == 0 && value != 0 ? Marshal.PtrToStringUTF8(value) : null;
+        }
+        finally
+        {
+            FluxNative.flux_future_destroy(f);
+        }
     }
 
     /// <summary>The instance owner's user id (<c>security.owner</c>), or null where the broker did not say.</summary>

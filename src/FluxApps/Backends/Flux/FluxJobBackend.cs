@@ -65,10 +65,16 @@ internal sealed class FluxJobBackend : IJobBackend
 
     public string? InstanceUri => _session.Connection.Uri;
 
-    /// <summary>One worker per broker (node), holding as many cores as this node has (nodes of an instance are alike as a rule).</summary>
+    /// <summary>
+    /// One worker per node, holding the cores of the instance's smallest node (its resource set, <c>resource.R</c>: this
+    /// client's machine may be a login node unlike the compute nodes); where the set cannot be read, one per broker with
+    /// as many cores as this machine has.
+    /// </summary>
     public (int MaxWorkers, int CpusPerWorker) DefaultPoolShape =>
-        (int.TryParse(_session.Connection.Size, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int brokers) && brokers > 0 ? brokers : 1,
-            Environment.ProcessorCount);
+        _session.Connection.Resources is { } resources
+            ? (resources.Nodes, resources.CoresPerNode)
+            : (int.TryParse(_session.Connection.Size, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int brokers) && brokers > 0 ? brokers : 1,
+                Environment.ProcessorCount);
 
     /// <summary>Pools reach their workers through Flux messaging: workers may run on any node of the instance.</summary>
     public Pools.IPoolTransport CreatePoolTransport(string runDirectory)

@@ -67,6 +67,14 @@ internal static unsafe partial class FluxNative
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial nint flux_attr_get(nint h, string name);
 
+    // KVS (the instance's resource set, resource.R)
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial nint flux_kvs_lookup(nint h, string? ns, int flags, string key);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int flux_kvs_lookup_get(nint f, nint* value);
+
     // Watchers
 
     [LibraryImport(Library, SetLastError = true)]
