@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace FluxApps.Telemetry;
 
@@ -32,10 +33,24 @@ internal static class TraceContext
 /// </summary>
 internal static class WorkerActivity
 {
-    /// <summary>Starts the call's activity, or returns null (no trace context, or it does not parse).</summary>
-    public static Activity? Start(string appName, string? traceParent, string? traceState)
+    // Typed object on purpose: a worker without a trace context must not load System.Diagnostics.DiagnosticSource (each
+    // assembly a worker loads costs its start-up about a millisecond), so Activity appears only in the methods that run
+    // when there is a trace.
+
+    /// <summary>Starts the call's activity (an <see cref="Activity"/>), or returns null (no trace context, or it does not parse).</summary>
+    public static object? Start(string appName, string? traceParent, string? traceState) =>
+        string.IsNullOrEmpty(traceParent) ? null : StartTraced(appName, traceParent, traceState);
+
+    /// <summary>Ends the call's activity, if any, with the app's outcome.</summary>
+    public static void Stop(object? activity, System.Exception? error)
     {
-        if (string.IsNullOrEmpty(traceParent) || !ActivityContext.TryParse(traceParent, traceState, out var parent)) return null;
+        if (activity is not null) StopTraced(activity, error);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static object? StartTraced(string appName, string traceParent, string? traceState)
+    {
+        if (!ActivityContext.TryParse(traceParent, traceState, out var parent)) return null;
         var activity = Instruments.Source.HasListeners()
             ? Instruments.Source.StartActivity(appName, ActivityKind.Server, parent)
             : null;
@@ -49,10 +64,10 @@ internal static class WorkerActivity
         return activity;
     }
 
-    /// <summary>Ends the call's activity with the app's outcome.</summary>
-    public static void Stop(Activity? activity, System.Exception? error)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void StopTraced(object state, System.Exception? error)
     {
-        if (activity is null) return;
+        var activity = (Activity)state;
         if (error is not null) activity.SetStatus(ActivityStatusCode.Error, error.Message);
         activity.Stop();
     }

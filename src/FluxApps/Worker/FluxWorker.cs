@@ -123,7 +123,7 @@ public static class FluxWorker
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Payload.WriteExitRecord(jobDirectory, rank, Environment.ExitCode);
         FluxReader? arguments = null;
         FluxWriter? result = null;
-        System.Diagnostics.Activity? activity = null;
+        object? activity = null; // the call's activity (WorkerActivity) when it carries a trace
         try
         {
             string argsPath = Path.Combine(jobDirectory, Payload.ArgumentsFile);

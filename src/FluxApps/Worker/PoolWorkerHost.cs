@@ -129,7 +129,7 @@ internal static class PoolWorkerHost
     {
         FluxReader? arguments = null;
         FluxWriter? result = null;
-        System.Diagnostics.Activity? activity = null;
+        object? activity = null; // the call's activity (WorkerActivity) when it carries a trace
         PoolFrames.Outcome outcome;
         ReadOnlyMemory<byte> payload;
         var console = CallConsole.Begin();
