@@ -202,6 +202,17 @@ public sealed class TelemetryTests
     }
 
     [Fact]
+    public async Task AWorkerLoadsTheDiagnosticsAssemblyOnlyWhenItsCallerHadATrace()
+    {
+        // Each assembly a worker loads costs its start-up about a millisecond: without a trace there is no activity to make.
+        await using var rt = await StartAsync();
+        Assert.Null(Activity.Current);
+        Assert.False(await TelemetryApps.DiagnosticSourceLoadedAsync(In(rt, false)));
+        using var caller = new Activity("caller").Start();
+        Assert.True(await TelemetryApps.DiagnosticSourceLoadedAsync(In(rt, false)));
+    }
+
+    [Fact]
     public async Task NothingIsRecordedWhileNobodyListens()
     {
         await using var rt = await StartAsync();

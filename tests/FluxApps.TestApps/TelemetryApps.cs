@@ -18,6 +18,11 @@ public static partial class TelemetryApps
         return $"{current.TraceId} {current.ParentSpanId} {current.SpanId} {own.ParentSpanId} {current.TraceStateString}";
     }
 
+    /// <summary>Whether this worker process has loaded System.Diagnostics.DiagnosticSource (where Activity lives).</summary>
+    [FluxApp]
+    public static bool DiagnosticSourceLoaded() =>
+        System.Linq.Enumerable.Any(System.AppDomain.CurrentDomain.GetAssemblies(), a => a.GetName().Name == "System.Diagnostics.DiagnosticSource");
+
     /// <summary>Throws, so the call fails with the app's exception.</summary>
     [FluxApp]
     public static int Throw(string message) => throw new System.InvalidOperationException(message);
