@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FluxApps;
 using FluxApps.TestApps;
+using FluxApps.Tests.Shared;
 
 namespace FluxApps.EndToEnd.Tests;
 
@@ -66,7 +67,7 @@ public sealed class PoolTests
             var running = new[] { Library.WritePidThenSleepAsync(pidFile, 60_000, In(rt)), Library.SleepAsync(60_000, In(rt)) };
             var queued = Enumerable.Range(0, 3).Select(i => Library.AddAsync(i, 1, In(rt))).ToArray();
             int pid = await WaitForPid(pidFile);
-            await WaitUntil(() => running.All(f => f.State == FluxJobState.Run));
+            await Eventually.True(() => running.All(f => f.State == FluxJobState.Run));
             Assert.All(queued, f => Assert.Equal(FluxJobState.Sched, f.State));
             Process.GetProcessById(pid).Kill();
             foreach (var call in running)
@@ -92,7 +93,7 @@ public sealed class PoolTests
         await warm;
         using var cts = new CancellationTokenSource();
         var sleeping = Library.SleepAsync(1_000, In(rt), cts.Token);
-        await WaitUntil(() => sleeping.State == FluxJobState.Run);
+        await Eventually.True(() => sleeping.State == FluxJobState.Run);
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await sleeping);
         var next = Library.AddAsync(3, 4, In(rt));
@@ -115,11 +116,11 @@ public sealed class PoolTests
         await using var rt = await StartAsync(new FluxPoolOptions { Name = "p", MaxWorkers = 2, IdleTimeout = TimeSpan.FromMilliseconds(300) });
         var pool = () => rt.Pools.Find("p")!;
         var calls = Enumerable.Range(0, 4).Select(_ => Library.HoldAsync(400, In(rt))).ToArray();
-        await WaitUntil(() => pool().WorkerCount == 2);
+        await Eventually.True(() => pool().WorkerCount == 2);
         var intervals = await Task.WhenAll(calls.Select(c => c.AsTask()));
         Assert.Equal(2, calls.Select(c => c.JobId).Distinct().Count());
         Assert.True(pool().WorkerCount <= 2);
-        await WaitUntil(() => pool().WorkerCount == 0);
+        await Eventually.True(() => pool().WorkerCount == 0);
         var again = Library.AddAsync(1, 1, In(rt));
         Assert.Equal(2, await again);
         Assert.DoesNotContain(again.JobId, calls.Select(c => c.JobId));
@@ -146,7 +147,7 @@ public sealed class PoolTests
         var calls = Enumerable.Range(0, 4).Select(i => Library.AddAsync(i, i, In(rt)).AsTask()).ToArray();
         await Task.WhenAll(calls);
         var sleeping = Library.SleepAsync(60_000, In(rt));
-        await WaitUntil(() => sleeping.State == FluxJobState.Run);
+        await Eventually.True(() => sleeping.State == FluxJobState.Run);
         var pids = rt.Pools.Find("p")!.Workers.Select(w => w.Pid).ToArray();
         Assert.NotEmpty(pids);
         await rt.DisposeAsync();
@@ -216,37 +217,22 @@ public sealed class PoolTests
 
     private static async Task<int> WaitForPid(string file)
     {
-        await WaitUntil(() => File.Exists(file));
+        await Eventually.True(() => File.Exists(file));
         return int.Parse(await File.ReadAllTextAsync(file));
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the condition did not hold within 60 s");
-            await Task.Delay(20);
-        }
     }
 
     [Fact]
     public async Task AWorkerWhoseClientWasKilledExitsByItself()
     {
-        using var child = FluxApps.Tests.Shared.ChildClient.Start("pool", "local", TestPaths.WorkRoot);
-        string[] worker = (await FluxApps.Tests.Shared.ChildClient.WaitForLine(child, "worker ", TimeSpan.FromMinutes(2))).Split(' ');
+        using var child = ChildClient.Start("pool", "local", TestPaths.WorkRoot);
+        string[] worker = (await ChildClient.WaitForLine(child, "worker ", TimeSpan.FromMinutes(2))).Split(' ');
         int pid = int.Parse(worker[2]);
         Assert.True(Alive(pid));
         child.Kill(); // SIGKILL: the client disposes nothing and stops no worker
         await child.WaitForExitAsync();
 
         // Its connection closes with the client: the worker, now an orphan, exits.
-        var clock = Stopwatch.StartNew();
-        while (Alive(pid))
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"pool worker {pid} still running {clock.Elapsed.TotalSeconds:F0} s after its client was killed");
-            await Task.Delay(50);
-        }
+        await Eventually.True(() => !Alive(pid), TimeSpan.FromSeconds(30), () => $"pool worker {pid} still running after its client was killed");
     }
 
     /// <summary>Running or stopped, not a zombie (an exited orphan waits for init to reap it).</summary>

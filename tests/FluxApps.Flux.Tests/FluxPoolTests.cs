@@ -1,5 +1,6 @@
 using FluxApps;
 using FluxApps.TestApps;
+using FluxApps.Tests.Shared;
 
 namespace FluxApps.Flux.Tests;
 
@@ -52,7 +53,7 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
         await using var rt = await StartAsync(workers: 1, cpus: 2);
         var running = new[] { Library.SleepAsync(60_000, In(rt)), Library.SleepAsync(60_000, In(rt)) };
         var queued = Enumerable.Range(0, 3).Select(i => Library.AddAsync(i, 10, In(rt))).ToArray();
-        await WaitUntil(() => running.All(f => f.State == FluxJobState.Run));
+        await Eventually.True(() => running.All(f => f.State == FluxJobState.Run));
         var worker = running[0].JobId!.Value;
         await FluxCli.RunAsync(fixture.Uri, "cancel", worker.ToString());
         foreach (var call in running)
@@ -85,7 +86,7 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
         var calls = Enumerable.Range(0, 8).Select(i => Library.AddAsync(i, 1, In(rt)).AsTask()).ToArray();
         await Task.WhenAll(calls);
         var sleeping = Library.SleepAsync(60_000, In(rt));
-        await WaitUntil(() => sleeping.State == FluxJobState.Run);
+        await Eventually.True(() => sleeping.State == FluxJobState.Run);
         var workers = rt.Pools.Find("p")!.Workers.Select(w => w.Job.ToString()).ToArray();
         Assert.NotEmpty(workers);
         await rt.DisposeAsync();
@@ -107,7 +108,7 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
         // Two workers holding a node's cores each: one per broker, so one runs on rank 1 (the client is on rank 0).
         await using var rt = await StartAsync(workers: 2, cpus: Environment.ProcessorCount);
         var sleeping = new[] { Library.SleepAsync(1_500, Whole(rt)), Library.SleepAsync(1_500, Whole(rt)) };
-        await WaitUntil(() => sleeping.All(f => f.State == FluxJobState.Run));
+        await Eventually.True(() => sleeping.All(f => f.State == FluxJobState.Run));
         var ranks = new HashSet<string>();
         foreach (var call in sleeping) ranks.Add(await RanksOf(call.JobId!.Value));
         Assert.Equal(new HashSet<string> { "0", "1" }, ranks);
@@ -128,7 +129,7 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
         int cores = Environment.ProcessorCount;
         await using var rt = await StartAsync(workers: 2, cpus: cores);
         var running = Enumerable.Range(0, 2 * cores).Select(_ => Library.SleepAsync(60_000, In(rt))).ToArray();
-        await WaitUntil(() => running.All(f => f.State == FluxJobState.Run));
+        await Eventually.True(() => running.All(f => f.State == FluxJobState.Run));
         var queued = Enumerable.Range(0, 3).Select(i => Library.AddAsync(i, 10, In(rt))).ToArray();
         FluxJobId? remote = null;
         foreach (var job in running.Select(f => f.JobId!.Value).Distinct())
@@ -162,7 +163,7 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
         Assert.Equal(3, await warm);
         using var cts = new CancellationTokenSource();
         var sleeping = Library.SleepAsync(1_000, In(rt), cts.Token);
-        await WaitUntil(() => sleeping.State == FluxJobState.Run);
+        await Eventually.True(() => sleeping.State == FluxJobState.Run);
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await sleeping);
         var next = Library.AddAsync(3, 4, In(rt));
@@ -178,26 +179,16 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
         await using var rt = await StartAsync(workers: 2, idleTimeout: TimeSpan.FromMilliseconds(500));
         var pool = () => rt.Pools.Find("p")!;
         var calls = Enumerable.Range(0, 4).Select(_ => Library.HoldAsync(400, In(rt))).ToArray();
-        await WaitUntil(() => pool().WorkerCount == 2);
+        await Eventually.True(() => pool().WorkerCount == 2);
         await Task.WhenAll(calls.Select(c => c.AsTask()));
         var first = calls.Select(c => c.JobId!.Value.ToString()).Distinct().ToArray();
         Assert.Equal(2, first.Length);
-        await WaitUntil(() => pool().WorkerCount == 0);
+        await Eventually.True(() => pool().WorkerCount == 0);
         for (int i = 0; i < 300 && (await ActiveJobs()).Intersect(first).Any(); i++) await Task.Delay(100);
         Assert.Empty((await ActiveJobs()).Intersect(first)); // the idle workers' jobs ended
         var again = Library.AddAsync(1, 1, In(rt));
         Assert.Equal(2, await again);
         Assert.DoesNotContain(again.JobId!.Value.ToString(), first);
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the condition did not hold within 60 s");
-            await Task.Delay(20);
-        }
     }
 
     [SkippableFact]
@@ -213,7 +204,7 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
             ActivityStopped = stopped.Add,
         };
         System.Diagnostics.ActivitySource.AddActivityListener(listener);
-        var logs = new FluxApps.Tests.Shared.CapturingLoggerFactory();
+        var logs = new CapturingLoggerFactory();
         await using var rt = await FluxAppsRuntime.StartAsync(new FluxAppsOptions
         {
             Backend = FluxBackend.Flux,
@@ -254,13 +245,8 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
         await Wait.ForEvent(cancelled, "start");
         cancelled.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await cancelled);
-        // The rest of the job's eventlog arrives after the outcome (ForEvent would rethrow the cancellation: wait by hand).
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (!cancelled.Events.Any(e => e.Name == "clean"))
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "the cancelled job never logged clean: " + string.Join(", ", cancelled.Events.Select(e => e.Name)));
-            await Task.Delay(10);
-        }
+        // The rest of the job's eventlog arrives after the outcome (ForEvent would rethrow the cancellation).
+        await Eventually.True(() => cancelled.Events.Any(e => e.Name == "clean"), why: () => "the cancelled job never logged clean: " + string.Join(", ", cancelled.Events.Select(e => e.Name)));
         await rt.DisposeAsync();
 
         var seen = new List<FluxCallEvent>();
@@ -281,20 +267,15 @@ public sealed class FluxPoolTests(TwoBrokerFixture fixture) : IClassFixture<TwoB
     public async Task AWorkerWhoseClientWasKilledEndsItsJobByItself()
     {
         FluxAvailability.SkipIfAbsent();
-        using var child = FluxApps.Tests.Shared.ChildClient.Start("pool", fixture.Uri, TestPaths.WorkRoot);
-        string[] worker = (await FluxApps.Tests.Shared.ChildClient.WaitForLine(child, "worker ", TimeSpan.FromMinutes(2))).Split(' ');
+        using var child = ChildClient.Start("pool", fixture.Uri, TestPaths.WorkRoot);
+        string[] worker = (await ChildClient.WaitForLine(child, "worker ", TimeSpan.FromMinutes(2))).Split(' ');
         var job = FluxJobId.Parse(worker[1]);
         Assert.Contains(job.ToString(), await ActiveJobs());
         child.Kill(); // SIGKILL: the client disposes nothing and cancels no job
         await child.WaitForExitAsync();
 
         // The worker hears no more from its client (its heartbeat goes unanswered) and exits; Flux sees its job end.
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while ((await ActiveJobs()).Contains(job.ToString()))
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"worker job {job} still active {clock.Elapsed.TotalSeconds:F0} s after its client was killed");
-            await Task.Delay(200);
-        }
+        await Eventually.True(async () => !(await ActiveJobs()).Contains(job.ToString()), why: () => $"worker job {job} still active after its client was killed");
         Assert.Equal("CD", await FluxCli.StatusAsync(fixture.Uri, job)); // it exited, nobody had to cancel it
     }
 
