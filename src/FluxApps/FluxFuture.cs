@@ -78,7 +78,9 @@ public abstract class FluxFuture
 
     /// <summary>
     /// Raised for each job event as it happens, on a backend thread; handlers must be quick.
-    /// Events that happened before subscription are replayed to the new handler.
+    /// Events that happened before subscription are replayed to the new handler. A handler that throws does not
+    /// disturb the call: its exception is logged at Warning (<see cref="FluxAppsOptions.LoggerFactory"/>) and counted
+    /// in the <c>fluxapps.handler.errors</c> metric, and the other handlers still get the event.
     /// </summary>
     public event EventHandler<FluxJobEvent>? JobEvent
     {
@@ -90,7 +92,8 @@ public abstract class FluxFuture
                 _jobEvent += value;
                 past = _events.ToArray();
             }
-            foreach (var e in past) value?.Invoke(this, e);
+            if (value is null) return;
+            foreach (var e in past) InvokeGuarded(value, e);
         }
         remove
         {
@@ -246,8 +249,35 @@ public abstract class FluxFuture
             _events.Add(e);
             handler = _jobEvent;
         }
-        handler?.Invoke(this, e);
+        if (handler is not null) InvokeHandlers(handler, e);
         Observer?.OnJobEvent(this, e);
+    }
+
+    /// <summary>
+    /// Calls each handler in turn. A user's handler runs on a backend thread (the local reaper, the Flux reactor, a
+    /// pool's reader) in the middle of the call's bookkeeping: one that throws must not end the process, leave the call
+    /// without its outcome, or keep the other handlers from their event. Its exception is logged and counted instead.
+    /// </summary>
+    private void InvokeHandlers(EventHandler<FluxJobEvent> handler, FluxJobEvent e)
+    {
+        if (!handler.HasSingleTarget)
+        {
+            foreach (var single in Delegate.EnumerateInvocationList(handler)) InvokeGuarded(single, e);
+            return;
+        }
+        InvokeGuarded(handler, e);
+    }
+
+    private void InvokeGuarded(EventHandler<FluxJobEvent> handler, FluxJobEvent e)
+    {
+        try
+        {
+            handler(this, e);
+        }
+        catch (Exception ex)
+        {
+            Telemetry.CallObserver.HandlerFailed(Observer, this, e, ex);
+        }
     }
 
     /// <summary>Completes from rank 0's result payload.</summary>

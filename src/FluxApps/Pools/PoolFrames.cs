@@ -15,8 +15,27 @@ internal static class PoolFrames
     /// <summary>Bytes before the body.</summary>
     public const int HeaderSize = 13;
 
-    /// <summary>Largest frame accepted: a payload larger than this travels as a job of its own.</summary>
+    /// <summary>Largest frame accepted (a peer that sends more does not speak this protocol).</summary>
     public const int MaxFrameSize = 1 << 30;
+
+    /// <summary>
+    /// Largest payload that travels inside a frame; a larger argument or result payload goes through a file in the run
+    /// directory (which the workers see, as they see a job's files) and the frame carries its path. The margin leaves room
+    /// for the rest of the frame: header, GPU slots, trace context (at most 4 KiB) and stderr tail.
+    /// </summary>
+    public const int InlineLimit = MaxFrameSize - (1 << 20);
+
+    /// <summary>Set in a Done frame's outcome byte: the payload is in a file whose UTF-8 path the frame carries instead.</summary>
+    public const byte InFileFlag = 0x80;
+
+    /// <summary>Where a Call frame's arguments are, in the byte after its trace context.</summary>
+    public enum Placement : byte
+    {
+        /// <summary>The rest of the body is the arguments payload.</summary>
+        Inline = 0,
+        /// <summary>The rest of the body is the UTF-8 path of a file holding it (the worker deletes it once read).</summary>
+        InFile = 1,
+    }
 
     /// <summary>Length of the secret a worker proves it holds.</summary>
     public const int SecretSize = 32;
@@ -25,13 +44,19 @@ internal static class PoolFrames
     {
         /// <summary>Worker to client, first frame: id = worker index; body = secret, then the worker's pid (int32).</summary>
         Hello = 1,
-        /// <summary>Client to worker: run a call. Body: int32 GPU count, the GPU slots (int32 each), the arguments payload.</summary>
+        /// <summary>
+        /// Client to worker: run a call. Body: int32 GPU count, the GPU slots (int32 each), int32 trace context length and the
+        /// trace context (UTF-8), a <see cref="Placement"/> byte, then the arguments payload or the path of its file.
+        /// </summary>
         Call = 2,
         /// <summary>Client to worker: cancel the call's token (the call was cancelled or passed its time limit).</summary>
         Cancel = 3,
         /// <summary>Client to worker: finish and exit (idle, or the runtime is ending).</summary>
         Stop = 4,
-        /// <summary>Worker to client: the call returned. Body: <see cref="Outcome"/>, int32 length and the result or error payload, then the call's stderr tail (UTF-8).</summary>
+        /// <summary>
+        /// Worker to client: the call returned. Body: <see cref="Outcome"/> (with <see cref="InFileFlag"/> when the payload is
+        /// in a file), int32 length and the result or error payload (or the file's UTF-8 path), then the call's stderr tail (UTF-8).
+        /// </summary>
         Done = 5,
     }
 

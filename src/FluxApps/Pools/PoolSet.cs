@@ -23,6 +23,7 @@ internal sealed class PoolSet : IAsyncDisposable
     private readonly object _gate = new();
     private IPoolTransport? _transport;
     private long _workerIds;
+    private long _callFiles;
     private bool _disposed;
 
     public PoolSet(FluxAppsOptions options, IJobBackend backend, WorkerCommand worker, string root, Telemetry.CallObserver observer)
@@ -80,6 +81,18 @@ internal sealed class PoolSet : IAsyncDisposable
         foreach (var pool in _pools.Values)
             if (pool.Connected(worker, pid, channel)) return true;
         return false;
+    }
+
+    /// <summary>
+    /// A new file path for a call payload too large for a frame (<see cref="PoolFrames.InlineLimit"/>), in the run directory,
+    /// which every worker sees (on Flux, as it sees a job's files); the directory is made private on first use.
+    /// </summary>
+    public string NewCallFile(string kind)
+    {
+        string directory = Path.Combine(_root, "pool-calls");
+        if (!Directory.Exists(directory)) RunDirectories.CreatePrivateDirectory(directory);
+        long n = System.Threading.Interlocked.Increment(ref _callFiles);
+        return Path.Combine(directory, $"{kind}-{n.ToString(System.Globalization.CultureInfo.InvariantCulture)}.bin");
     }
 
     /// <summary>A new worker index, unique in this runtime.</summary>

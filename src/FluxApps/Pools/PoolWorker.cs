@@ -26,6 +26,9 @@ internal sealed class PoolWorker(long index, int cpus, int gpus)
     public IPoolChannel? Connection { get; set; }
     public int Pid { get; set; }
 
+    /// <summary>Its end is under way (told to stop, or its job cancelled) after it stopped taking calls: done once.</summary>
+    public bool Retiring { get; set; }
+
     /// <summary>Cancels its job if it outlives its broken connection.</summary>
     public System.Threading.Timer? LostTimer { get; set; }
     public Dictionary<long, PooledCall> Running { get; } = new();

@@ -3,7 +3,7 @@ using System.Threading;
 namespace FluxApps.Pools;
 
 /// <summary>One call in a pool, from its submission to the worker's answer (which may come after its future settled).</summary>
-internal sealed class PooledCall(long id, FluxFuture future, byte[] arguments, int cpus, int gpus, string? timeLimit, double timeLimitSeconds)
+internal sealed class PooledCall(long id, FluxFuture future, byte[]? arguments, int cpus, int gpus, string? timeLimit, double timeLimitSeconds)
 {
     public enum Stage
     {
@@ -20,7 +20,7 @@ internal sealed class PooledCall(long id, FluxFuture future, byte[] arguments, i
     public long Id { get; } = id;
     public FluxFuture Future { get; } = future;
 
-    /// <summary>The arguments payload (header and argument bytes); dropped once sent.</summary>
+    /// <summary>The arguments payload (header and argument bytes); dropped once sent; null when it travels in <see cref="ArgumentsFile"/>.</summary>
     public byte[]? Arguments { get; set; } = arguments;
 
     public int Cpus { get; } = cpus;
@@ -40,6 +40,9 @@ internal sealed class PooledCall(long id, FluxFuture future, byte[] arguments, i
     /// result or error report and stderr tail, as a job of its own leaves them, so it can be rerun by hand; null when not kept.
     /// </summary>
     public string? KeepDirectory { get; init; }
+
+    /// <summary>The file holding the arguments payload when it is too large for a frame (<see cref="PoolFrames.InlineLimit"/>), else null.</summary>
+    public string? ArgumentsFile { get; init; }
 
     /// <summary>The time limit, then the grace period of an abandoned call.</summary>
     public Timer? Timer { get; set; }

@@ -94,28 +94,73 @@ internal sealed class WorkerPool
     /// <param name="keepDirectory">Where to keep the call's files (<see cref="FluxCallOptions.KeepFiles"/>), or null.</param>
     public void Submit(FluxFuture future, ReadOnlySpan<byte> arguments, JobResources resources, string? keepDirectory = null)
     {
-        byte[] payload = Payload.BuildArguments(future.App, arguments).WrittenSpan.ToArray();
-        if (keepDirectory is not null) KeepFile(future, keepDirectory, Payload.ArgumentsFile, payload);
-        PooledCall call;
-        lock (_gate)
+        var built = Payload.BuildArguments(future.App, arguments).WrittenSpan;
+        if (keepDirectory is not null) KeepFile(future, keepDirectory, Payload.ArgumentsFile, built);
+        byte[]? payload = null;
+        string? argumentsFile = null;
+        if (built.Length > PoolFrames.InlineLimit)
         {
-            if (_disposed)
+            // Too large for a frame: a file the worker reads (written here, outside the pool's lock).
+            argumentsFile = _set.NewCallFile("args");
+            try
             {
-                future.TrySetCanceled(CancellationToken.None);
+                Payload.WriteFile(argumentsFile, built);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                DeleteFile(argumentsFile);
+                future.TrySetException(new FluxJobException(
+                    $"{future.AppName} (pool {Settings.Name}): its {built.Length} bytes of arguments, too large for a frame, could not be written to {argumentsFile}: {ex.Message}",
+                    FluxJobFailureKind.BackendFailure, future.AppName, null, inner: ex));
                 return;
             }
-            call = new PooledCall(++_nextCall, future, payload, resources.Cpus, resources.Gpus, resources.TimeLimit, resources.TimeLimitSeconds)
+        }
+        else
+        {
+            payload = built.ToArray();
+        }
+        PooledCall? call = null;
+        lock (_gate)
+        {
+            if (!_disposed)
             {
-                KeepDirectory = keepDirectory,
-            };
-            call.Node = _queue.AddLast(call);
-            _queuedCpus += call.Cpus;
+                call = new PooledCall(++_nextCall, future, payload, resources.Cpus, resources.Gpus, resources.TimeLimit, resources.TimeLimitSeconds)
+                {
+                    KeepDirectory = keepDirectory,
+                    ArgumentsFile = argumentsFile,
+                };
+                call.Node = _queue.AddLast(call);
+                _queuedCpus += call.Cpus;
+            }
+        }
+        if (call is null)
+        {
+            if (argumentsFile is not null) DeleteFile(argumentsFile);
+            future.TrySetCanceled(CancellationToken.None);
+            return;
         }
         future.SetState(FluxJobState.Sched);
         future.AddEvent("submit", $"pool={Settings.Name}");
         future.SetCancelAction(() => Cancel(call));
         if (future.CancelRequested) Cancel(call);
         Dispatch();
+    }
+
+    /// <summary>Removes a payload file if it can (cleanup never fails a call; the run directory goes at the end anyway).</summary>
+    private static void DeleteFile(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>A call is over: its arguments file, if it had one, is no longer needed (the worker deletes it once read, too).</summary>
+    private static void Forget(PooledCall call)
+    {
+        if (call.ArgumentsFile is { } file) DeleteFile(file);
     }
 
     /// <summary>Keeps one of a call's files for debugging; one that cannot be written is noted in the call's events, not fatal to it.</summary>
@@ -188,12 +233,14 @@ internal sealed class WorkerPool
             : null;
         int traceBytes = trace is null ? 0 : Encoding.UTF8.GetByteCount(trace);
         int gpuBytes = 4 + 4 * call.GpuSlots.Length;
-        Span<byte> head = stackalloc byte[gpuBytes + 4 + traceBytes];
+        Span<byte> head = stackalloc byte[gpuBytes + 4 + traceBytes + 1];
         BinaryPrimitives.WriteInt32LittleEndian(head, call.GpuSlots.Length);
         for (int i = 0; i < call.GpuSlots.Length; i++) BinaryPrimitives.WriteInt32LittleEndian(head[(4 + 4 * i)..], call.GpuSlots[i]);
         BinaryPrimitives.WriteInt32LittleEndian(head[gpuBytes..], traceBytes);
         if (trace is not null) Encoding.UTF8.GetBytes(trace, head[(gpuBytes + 4)..]);
-        if (!worker.Connection!.Send(PoolFrames.Kind.Call, call.Id, head, call.Arguments))
+        head[^1] = (byte)(call.ArgumentsFile is null ? PoolFrames.Placement.Inline : PoolFrames.Placement.InFile);
+        ReadOnlySpan<byte> arguments = call.ArgumentsFile is null ? call.Arguments : Encoding.UTF8.GetBytes(call.ArgumentsFile);
+        if (!worker.Connection!.Send(PoolFrames.Kind.Call, call.Id, head, arguments))
         {
             worker.Running.Remove(call.Id);
             worker.Release(call);
@@ -218,7 +265,10 @@ internal sealed class WorkerPool
     /// <summary>Starts workers while the calls waiting need more cores than the workers on their way bring.</summary>
     private void GrowLocked()
     {
-        if (_queue.Count == 0 || _failedStarts >= MaxFailedStarts) return;
+        if (_queue.Count == 0) return;
+        // After failed starts in a row the pool stops adding workers while others serve the queue; with none left it
+        // tries again (and fails the queue if that fails too), so a pool is never left unable to grow.
+        if (_failedStarts >= MaxFailedStarts && _workers.Values.Any(w => w.State is PoolWorker.Stage.Ready or PoolWorker.Stage.Starting)) return;
         long waitingCpus = _queuedCpus;
         int active = 0, starting = 0;
         foreach (var worker in _workers.Values)
@@ -239,7 +289,24 @@ internal sealed class WorkerPool
     {
         var worker = new PoolWorker(_set.NextWorkerIndex(), Settings.CpusPerWorker, Settings.GpusPerWorker);
         _workers.Add(worker.Index, worker);
-        worker.Job = _set.CreateWorkerJob(this, worker, _workerApp);
+        try
+        {
+            worker.Job = _set.CreateWorkerJob(this, worker, _workerApp);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            // Its directory cannot be made (a full file system, a file in the way): it ends as a failed start, outside
+            // the lock, so it never counts as starting forever and the queue fails once no start succeeds.
+            var failure = new JobOutcome.Failed(new FluxJobException(
+                $"pool {Settings.Name}: worker {worker.Index} could not be prepared: {ex.Message}",
+                FluxJobFailureKind.BackendFailure, _workerApp.DisplayName, null, inner: ex));
+            ThreadPool.UnsafeQueueUserWorkItem(static state =>
+            {
+                var (pool, failed, outcome) = ((WorkerPool, PoolWorker, JobOutcome))state!;
+                pool.WorkerEnded(failed, outcome);
+            }, (this, worker, (JobOutcome)failure), preferLocal: false);
+            return;
+        }
         worker.Job.Completed = (_, outcome) => WorkerEnded(worker, outcome);
         // Submitted outside the lock: a backend may report the end (e.g. rejected) synchronously.
         ThreadPool.UnsafeQueueUserWorkItem(static state =>
@@ -274,13 +341,15 @@ internal sealed class WorkerPool
     private void OnFrame(PoolWorker worker, PoolFrames.Kind kind, long id, ReadOnlySequence<byte> body)
     {
         if (kind != PoolFrames.Kind.Done || body.Length < 5) return;
-        var outcome = (PoolFrames.Outcome)body.FirstSpan[0];
+        byte outcomeByte = body.FirstSpan[0];
+        var outcome = (PoolFrames.Outcome)(outcomeByte & ~PoolFrames.InFileFlag);
         Span<byte> lengthBytes = stackalloc byte[4];
         body.Slice(1, 4).CopyTo(lengthBytes);
         int length = BinaryPrimitives.ReadInt32LittleEndian(lengthBytes);
         if (length < 0 || length > body.Length - 5) return;
         byte[] payload = body.Slice(5, length).ToArray();
         string stderrTail = Encoding.UTF8.GetString(body.Slice(5 + length));
+        string? payloadFile = (outcomeByte & PoolFrames.InFileFlag) != 0 ? Encoding.UTF8.GetString(payload) : null;
         PooledCall? call;
         bool settle;
         lock (_gate)
@@ -293,7 +362,34 @@ internal sealed class WorkerPool
             if (worker.Running.Count == 0) worker.IdleSince = Environment.TickCount64;
             RetireIfOnlyAbandonedLocked(worker);
         }
-        if (settle) Settle(call, worker, outcome, payload, stderrTail);
+        string? unreadable = null;
+        if (payloadFile is not null)
+        {
+            // A payload too large for a frame: the worker left it in a file of its own directory (only such a file is read).
+            bool ours = worker.Job is { } workerJob && Path.GetDirectoryName(Path.GetFullPath(payloadFile)) == Path.GetFullPath(workerJob.JobDirectory);
+            try
+            {
+                if (!ours) throw new IOException("it is not in the worker's directory");
+                if (settle) payload = RawFile.ReadAllBytes(payloadFile);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OutOfMemoryException)
+            {
+                unreadable = $"{payloadFile}: {ex.Message}";
+            }
+            if (ours) DeleteFile(payloadFile);
+        }
+        Forget(call);
+        if (settle && unreadable is not null)
+        {
+            var job = worker.Job?.Id;
+            call.Future.TrySetException(new FluxJobException(
+                $"{call.Future.AppName} (pool {Settings.Name}, worker job {job}): its result, too large for a frame, could not be read from {unreadable}",
+                FluxJobFailureKind.BadResult, call.Future.AppName, job, stderrTail: stderrTail));
+        }
+        else if (settle)
+        {
+            Settle(call, worker, outcome, payload, stderrTail);
+        }
         Dispatch();
     }
 
@@ -359,6 +455,7 @@ internal sealed class WorkerPool
             }
         }
         if (!settle) return;
+        Forget(call);
         call.Future.AddEvent("exception", "type=cancel severity=0 canceled by user");
         call.Future.TrySetCanceled(CancellationToken.None);
     }
@@ -370,6 +467,7 @@ internal sealed class WorkerPool
             if (call.State != PooledCall.Stage.Running) return;
             AbandonLocked(call);
         }
+        Forget(call);
         var future = call.Future;
         var job = call.Worker?.Job?.Id;
         future.AddEvent("exception", $"type=timeout severity=0 call exceeded its time limit of {call.TimeLimit}");
@@ -403,9 +501,16 @@ internal sealed class WorkerPool
         }
     }
 
+    /// <summary>
+    /// Ends a worker that takes no new calls once nothing it runs is still wanted: with only abandoned calls left its
+    /// job is cancelled; with none left (its last call returned) it is told to stop. Without this a worker marked
+    /// Stopping while another call ran would keep its cores for good.
+    /// </summary>
     private void RetireIfOnlyAbandonedLocked(PoolWorker worker)
     {
-        if (worker.State != PoolWorker.Stage.Stopping || worker.Running.Count == 0 || !worker.OnlyAbandonedCalls) return;
+        if (worker.State != PoolWorker.Stage.Stopping || worker.Retiring || !worker.OnlyAbandonedCalls) return;
+        worker.Retiring = true;
+        if (worker.Running.Count == 0 && worker.Connection is { } connection && connection.Send(PoolFrames.Kind.Stop, 0)) return;
         foreach (var call in worker.Running.Values) call.Timer?.Dispose();
         _set.CancelWorkerJob(worker.Job!);
     }
@@ -471,13 +576,23 @@ internal sealed class WorkerPool
         }
         worker.LostTimer?.Dispose();
         _ = worker.Connection?.DisposeAsync();
-        _set.WorkerJobEnded(worker.Job!);
+        if (worker.Job is not null) _set.WorkerJobEnded(worker.Job);
         if (worker.Connection is not null) _set.Observer.PoolWorkerDown(Settings.Name, worker.Index, worker.Job?.Id, lost.Count, Describe(worker, outcome).How);
         // After the report, so a runtime that waits for its workers to end logs its own end after theirs.
         allGone?.TrySetResult();
-        foreach (var call in lost) call.Future.TrySetException(Lost(call, worker, outcome));
+        foreach (var call in lost)
+        {
+            Forget(call);
+            call.Future.TrySetException(Lost(call, worker, outcome));
+        }
         if (refused is not null)
-            foreach (var call in refused) call.Future.TrySetException(startFailure!);
+        {
+            foreach (var call in refused)
+            {
+                Forget(call);
+                call.Future.TrySetException(startFailure!);
+            }
+        }
         Dispatch();
     }
 
@@ -485,7 +600,7 @@ internal sealed class WorkerPool
     {
         var future = call.Future;
         var job = worker.Job?.Id;
-        string tail = StderrTail.Read(worker.Job!.StderrPath);
+        string tail = worker.Job is null ? "" : StderrTail.Read(worker.Job.StderrPath);
         future.AddEvent("exception", "type=worker-lost severity=0 the pool worker running the call ended");
         future.SetState(FluxJobState.Inactive);
         var (how, exitCode, signal) = Describe(worker, outcome);
@@ -501,7 +616,7 @@ internal sealed class WorkerPool
         return new FluxJobException(
             $"pool {Settings.Name}: its workers could not start ({Settings.CpusPerWorker} core(s), {Settings.GpusPerWorker} GPU(s) each): the last one {how}.",
             kind, _workerApp.DisplayName, worker.Job?.Id, exitCode, signal, (outcome as JobOutcome.Failed)?.Exception.FluxExceptionText,
-            StderrTail.Read(worker.Job!.StderrPath));
+            worker.Job is null ? "" : StderrTail.Read(worker.Job.StderrPath));
     }
 
     /// <summary>How a worker's job ended, in words, with its exit code or signal.</summary>
@@ -514,8 +629,8 @@ internal sealed class WorkerPool
                 int? signal = finished.Signal;
                 int code = finished.ExitCode;
                 // Flux's shell folds signal N into exit code 128 + N; the worker records the code it exits with, so a missing record is a signal.
-                if (signal is null && finished.ExitCodeMayBeSignal && code > 128 && code <= 128 + 64
-                    && Payload.ReadExitRecord(worker.Job!.JobDirectory, 0) != code)
+                if (signal is null && finished.ExitCodeMayBeSignal && code > 128 && code <= 128 + 64 && worker.Job is not null
+                    && Payload.ReadExitRecord(worker.Job.JobDirectory, 0) != code)
                     signal = code - 128;
                 return signal is int s
                     ? ($"was killed by signal {s} ({ExitStatus.SignalName(s)})", null, s)
@@ -573,7 +688,11 @@ internal sealed class WorkerPool
             if (_workers.Count == 0) _allWorkersGone.TrySetResult();
             gone = _allWorkersGone.Task;
         }
-        foreach (var call in cancelled) call.Future.TrySetCanceled(CancellationToken.None);
+        foreach (var call in cancelled)
+        {
+            Forget(call);
+            call.Future.TrySetCanceled(CancellationToken.None);
+        }
         foreach (var job in jobs) _set.CancelWorkerJob(job);
         await gone.ConfigureAwait(false);
     }

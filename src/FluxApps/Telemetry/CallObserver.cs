@@ -289,6 +289,25 @@ internal sealed class CallObserver
     private static double? Between(FluxFuture future, string from, string to) =>
         future.LastEventTime(from) is { } start && future.LastEventTime(to) is { } end && end >= start ? (end - start).TotalSeconds : null;
 
+    /// <summary>
+    /// A <see cref="FluxFuture.JobEvent"/> handler threw: Warning in the call's runtime log (when the call has one) and
+    /// <c>fluxapps.handler.errors</c>; the call goes on. Static, so a future that reports to no runtime is covered too.
+    /// </summary>
+    public static void HandlerFailed(CallObserver? observer, FluxFuture future, FluxJobEvent jobEvent, Exception exception)
+    {
+        try
+        {
+            if (Instruments.HandlerErrors.Enabled)
+                Instruments.HandlerErrors.Add(1, AppTag(future), new KeyValuePair<string, object?>(Instruments.Tags.EventName, jobEvent.Name));
+            if (observer is not null && observer._logger.IsEnabled(LogLevel.Warning))
+                Log.JobEventHandlerFailed(observer._logger, future.AppName, future.JobId?.ToString(), jobEvent.Name, exception.GetType().FullName ?? exception.GetType().Name, exception);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A logger that throws as well: the call still goes on.
+        }
+    }
+
     /// <summary>Pool worker up: Information.</summary>
     public void PoolWorkerUp(string pool, long worker, FluxJobId? job, int pid) =>
         Log.PoolWorkerUp(_logger, pool, worker, job?.ToString(), pid);

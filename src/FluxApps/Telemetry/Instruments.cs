@@ -24,6 +24,9 @@ internal static class Instruments
     public static readonly Counter<long> CallsFailed = Meter.CreateCounter<long>("fluxapps.calls.failed", "{call}",
         "Calls that failed, by error.type: AppException (the app threw) or the FluxJobFailureKind of a job that ended without a result.");
 
+    public static readonly Counter<long> HandlerErrors = Meter.CreateCounter<long>("fluxapps.handler.errors", "{error}",
+        "Exceptions thrown by a future's JobEvent handlers (logged and ignored: the call goes on), by fluxapps.app and fluxapps.event.name.");
+
     public static readonly Histogram<double> QueueWait = Meter.CreateHistogram<double>("fluxapps.call.queue_wait", "s",
         "From a job's submission to the start of its tasks (each attempt).");
 
@@ -96,5 +99,6 @@ internal static class Instruments
         public const string WorkerState = "fluxapps.worker.state";
         public const string ErrorType = "error.type";
         public const string EventContext = "fluxapps.event.context";
+        public const string EventName = "fluxapps.event.name";
     }
 }

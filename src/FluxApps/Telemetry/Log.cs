@@ -60,6 +60,10 @@ internal static partial class Log
         Message = "{App} job {JobId} cancelled")]
     public static partial void CallCanceled(ILogger logger, string app, string? jobId);
 
+    [LoggerMessage(EventId = 17, EventName = "JobEventHandlerFailed", Level = LogLevel.Warning,
+        Message = "{App} job {JobId}: a JobEvent handler threw {ExceptionType} on the {EventName} event; the call goes on")]
+    public static partial void JobEventHandlerFailed(ILogger logger, string app, string? jobId, string eventName, string exceptionType, Exception exception);
+
     [LoggerMessage(EventId = 20, EventName = "PoolWorkerUp", Level = LogLevel.Information,
         Message = "Pool {Pool}: worker {Worker} up (job {JobId}, pid {Pid})")]
     public static partial void PoolWorkerUp(ILogger logger, string pool, long worker, string? jobId, int pid);

@@ -114,6 +114,10 @@ internal static class PoolWorkerHost
                     {
                         Console.Error.WriteLine($"FluxApps pool worker: a cancellation callback of call {id} threw: {ex.InnerException?.Message}");
                     }
+                    catch (ObjectDisposedException)
+                    {
+                        // The call returned (and dropped its token source) between the lookup and the cancel: nothing to cancel.
+                    }
                 }
                 break;
             case PoolFrames.Kind.Stop:
@@ -149,7 +153,23 @@ internal static class PoolWorkerHost
             if (traceLength < 0 || traceLength > 4096) throw new FluxPayloadException($"the call's trace context is {traceLength} bytes.");
             string? trace = traceLength == 0 ? null : Encoding.UTF8.GetString(body, offset + 4, traceLength);
             offset += 4 + traceLength;
-            arguments = new FluxReader(body.AsMemory(offset).ToArray());
+            var placement = (PoolFrames.Placement)body[offset++];
+            if (placement == PoolFrames.Placement.InFile)
+            {
+                // Too large for a frame: the client left the arguments in a file of the run directory.
+                string file = Encoding.UTF8.GetString(body, offset, body.Length - offset);
+                byte[] bytes = RawFile.ReadAllBytes(file);
+                TryDelete(file);
+                arguments = new FluxReader(bytes);
+            }
+            else if (placement == PoolFrames.Placement.Inline)
+            {
+                arguments = new FluxReader(body.AsMemory(offset).ToArray());
+            }
+            else
+            {
+                throw new FluxPayloadException($"the call's arguments placement {(byte)placement} is unknown.");
+            }
             var header = Payload.ReadArgumentsHeader(arguments, "pool call");
             var (app, entry) = FluxWorker.FindApp(header);
             FluxAppRegistry.RunWorkerStartups();
@@ -179,12 +199,60 @@ internal static class PoolWorkerHost
         string tail = CallConsole.End(console);
         s_running.TryRemove(call.Id, out _);
         call.Cancellation.Dispose();
+        byte flags = 0;
+        if (payload.Length > PoolFrames.InlineLimit)
+        {
+            if (PayloadFile(call.Id, payload.Span) is { } file)
+            {
+                payload = Encoding.UTF8.GetBytes(file);
+                flags = PoolFrames.InFileFlag;
+            }
+            else
+            {
+                // Never a frame over the limit (the client would drop the connection, and every call on it).
+                outcome = PoolFrames.Outcome.WorkerError;
+                payload = Payload.BuildError(new Payload.ErrorReport(Payload.ErrorKind.WorkerError, 0, "System.IO.IOException",
+                    $"the {payload.Length}-byte payload is too large for a frame and could not be written to the worker's directory (see its stderr).", "")).WrittenMemory;
+            }
+        }
         var head = new byte[5];
-        head[0] = (byte)outcome;
+        head[0] = (byte)((byte)outcome | flags);
         BinaryPrimitives.WriteInt32LittleEndian(head.AsSpan(1), payload.Length);
         byte[] tailBytes = tail.Length == 0 ? Array.Empty<byte>() : Encoding.UTF8.GetBytes(tail);
         s_connection!.Send(PoolFrames.Kind.Done, call.Id, head, payload.Span, tailBytes);
         StopIfIdle();
+    }
+
+    /// <summary>
+    /// Writes a result too large for a frame into this worker's job directory (which the client reads and then deletes),
+    /// returning its path; null when it cannot (then the frame carries an error report saying so).
+    /// </summary>
+    private static string? PayloadFile(long callId, ReadOnlySpan<byte> payload)
+    {
+        string? directory = Environment.GetEnvironmentVariable(WorkerCommand.JobDirectoryVariable);
+        if (string.IsNullOrEmpty(directory)) return null;
+        string path = System.IO.Path.Combine(directory, $"result-{callId.ToString(System.Globalization.CultureInfo.InvariantCulture)}.bin");
+        try
+        {
+            Payload.WriteFile(path, payload);
+            return path;
+        }
+        catch (Exception ex) when (ex is System.IO.IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"FluxApps pool worker: the {payload.Length}-byte result of call {callId} could not be written to {path}: {ex.Message}");
+            TryDelete(path);
+            return null;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            System.IO.File.Delete(path);
+        }
+        catch (System.IO.IOException) { }
+        catch (UnauthorizedAccessException) { }
     }
 
     /// <summary>After a Stop: once no call runs, send what is queued and exit.</summary>

@@ -385,15 +385,7 @@ internal sealed class FluxJobBackend : IJobBackend
             return;
         }
         if (fj.Tracker.Apply(entry)) job.Future.SetState(fj.Tracker.State);
-        try
-        {
-            job.Future.AddEvent(entry.Name, entry.ContextText, FromUnixSeconds(entry.Timestamp));
-        }
-        catch (Exception ex)
-        {
-            // A JobEvent handler threw: report it, and keep serving this job and the others.
-            Console.Error.WriteLine($"FluxApps: a JobEvent handler of job {job.Id} threw: {ex}");
-        }
+        job.Future.AddEvent(entry.Name, entry.ContextText, FromUnixSeconds(entry.Timestamp)); // handlers that throw are contained there
         if (fj.IsCompleted) return;
         if (fj.Tracker.IsCancelled) Complete(fj, new JobOutcome.Cancelled()); // the rest of the eventlog still arrives
         else if (fj.Tracker.Cleaned) Finish(fj);
