@@ -213,6 +213,10 @@ public sealed class FluxReader
         long count = (long)raw - 1;
         if (minElementSize == 0)
         {
+            // A prefix holds up to 2^32 - 2, and a payload of 128 MiB or more has a zero-size budget above int.MaxValue:
+            // such a count would come back negative. (Sized elements are bounded by the bytes left, below.)
+            if (count > int.MaxValue)
+                throw Corrupt($"it claims {count} elements of zero size, more than a collection can hold ({int.MaxValue})", start);
             if (count > _zeroSizeElementsLeft)
                 throw Corrupt($"it claims {count} elements of zero size, more than the {_zeroSizeElementsLeft} it may still hold " +
                               $"(a payload of {_end - _start} bytes holds at most {MaxZeroSizeElementsBase} + {MaxZeroSizeElementsPerByte} per byte in all)", start);
