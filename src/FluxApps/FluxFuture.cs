@@ -260,12 +260,7 @@ public abstract class FluxFuture
     /// </summary>
     private void InvokeHandlers(EventHandler<FluxJobEvent> handler, FluxJobEvent e)
     {
-        if (!handler.HasSingleTarget)
-        {
-            foreach (var single in Delegate.EnumerateInvocationList(handler)) InvokeGuarded(single, e);
-            return;
-        }
-        InvokeGuarded(handler, e);
+        foreach (var single in Delegate.EnumerateInvocationList(handler)) InvokeGuarded(single, e);
     }
 
     private void InvokeGuarded(EventHandler<FluxJobEvent> handler, FluxJobEvent e)

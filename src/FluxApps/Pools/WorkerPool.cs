@@ -108,7 +108,7 @@ internal sealed class WorkerPool
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                DeleteFile(argumentsFile);
+                RunDirectories.TryDeleteFile(argumentsFile);
                 future.TrySetException(new FluxJobException(
                     $"{future.AppName} (pool {Settings.Name}): its {built.Length} bytes of arguments, too large for a frame, could not be written to {argumentsFile}: {ex.Message}",
                     FluxJobFailureKind.BackendFailure, future.AppName, null, inner: ex));
@@ -135,7 +135,7 @@ internal sealed class WorkerPool
         }
         if (call is null)
         {
-            if (argumentsFile is not null) DeleteFile(argumentsFile);
+            if (argumentsFile is not null) RunDirectories.TryDeleteFile(argumentsFile);
             future.TrySetCanceled(CancellationToken.None);
             return;
         }
@@ -146,21 +146,10 @@ internal sealed class WorkerPool
         Dispatch();
     }
 
-    /// <summary>Removes a payload file if it can (cleanup never fails a call; the run directory goes at the end anyway).</summary>
-    private static void DeleteFile(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-    }
-
     /// <summary>A call is over: its arguments file, if it had one, is no longer needed (the worker deletes it once read, too).</summary>
     private static void Forget(PooledCall call)
     {
-        if (call.ArgumentsFile is { } file) DeleteFile(file);
+        if (call.ArgumentsFile is { } file) RunDirectories.TryDeleteFile(file);
     }
 
     /// <summary>Keeps one of a call's files for debugging; one that cannot be written is noted in the call's events, not fatal to it.</summary>
@@ -367,16 +356,22 @@ internal sealed class WorkerPool
         {
             // A payload too large for a frame: the worker left it in a file of its own directory (only such a file is read).
             bool ours = worker.Job is { } workerJob && Path.GetDirectoryName(Path.GetFullPath(payloadFile)) == Path.GetFullPath(workerJob.JobDirectory);
-            try
+            if (!ours)
             {
-                if (!ours) throw new IOException("it is not in the worker's directory");
-                if (settle) payload = RawFile.ReadAllBytes(payloadFile);
+                unreadable = $"{payloadFile}: it is not in the worker's directory";
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OutOfMemoryException)
+            else
             {
-                unreadable = $"{payloadFile}: {ex.Message}";
+                try
+                {
+                    if (settle) payload = RawFile.ReadAllBytes(payloadFile);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OutOfMemoryException)
+                {
+                    unreadable = $"{payloadFile}: {ex.Message}";
+                }
+                RunDirectories.TryDeleteFile(payloadFile);
             }
-            if (ours) DeleteFile(payloadFile);
         }
         Forget(call);
         if (settle && unreadable is not null)
@@ -600,7 +595,7 @@ internal sealed class WorkerPool
     {
         var future = call.Future;
         var job = worker.Job?.Id;
-        string tail = worker.Job is null ? "" : StderrTail.Read(worker.Job.StderrPath);
+        string tail = WorkerStderrTail(worker);
         future.AddEvent("exception", "type=worker-lost severity=0 the pool worker running the call ended");
         future.SetState(FluxJobState.Inactive);
         var (how, exitCode, signal) = Describe(worker, outcome);
@@ -616,8 +611,11 @@ internal sealed class WorkerPool
         return new FluxJobException(
             $"pool {Settings.Name}: its workers could not start ({Settings.CpusPerWorker} core(s), {Settings.GpusPerWorker} GPU(s) each): the last one {how}.",
             kind, _workerApp.DisplayName, worker.Job?.Id, exitCode, signal, (outcome as JobOutcome.Failed)?.Exception.FluxExceptionText,
-            worker.Job is null ? "" : StderrTail.Read(worker.Job.StderrPath));
+            WorkerStderrTail(worker));
     }
+
+    /// <summary>The end of a worker's stderr, or empty for a worker whose job could not be made.</summary>
+    private static string WorkerStderrTail(PoolWorker worker) => worker.Job is null ? "" : StderrTail.Read(worker.Job.StderrPath);
 
     /// <summary>How a worker's job ended, in words, with its exit code or signal.</summary>
     private static (string How, int? ExitCode, int? Signal) Describe(PoolWorker worker, JobOutcome outcome)

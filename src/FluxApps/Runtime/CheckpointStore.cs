@@ -161,7 +161,7 @@ internal sealed class CheckpointStore
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            try { File.Delete(temporary); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            RunDirectories.TryDeleteFile(temporary);
             return false;
         }
     }

@@ -93,6 +93,17 @@ internal sealed class RunDirectories
         catch (UnauthorizedAccessException) { }
     }
 
+    /// <summary>Removes a file if it can; one that cannot go stays (cleanup never fails a call; the run directory goes at the end).</summary>
+    public static void TryDeleteFile(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
     /// <summary>A memory-backed directory for the local backend's files: <c>$XDG_RUNTIME_DIR</c>, else <c>/dev/shm</c>, else null.</summary>
     private static string? MemoryBackedDirectory()
     {

@@ -159,7 +159,7 @@ internal static class PoolWorkerHost
                 // Too large for a frame: the client left the arguments in a file of the run directory.
                 string file = Encoding.UTF8.GetString(body, offset, body.Length - offset);
                 byte[] bytes = RawFile.ReadAllBytes(file);
-                TryDelete(file);
+                RunDirectories.TryDeleteFile(file);
                 arguments = new FluxReader(bytes);
             }
             else if (placement == PoolFrames.Placement.Inline)
@@ -240,19 +240,9 @@ internal static class PoolWorkerHost
         catch (Exception ex) when (ex is System.IO.IOException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"FluxApps pool worker: the {payload.Length}-byte result of call {callId} could not be written to {path}: {ex.Message}");
-            TryDelete(path);
+            RunDirectories.TryDeleteFile(path);
             return null;
         }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            System.IO.File.Delete(path);
-        }
-        catch (System.IO.IOException) { }
-        catch (UnauthorizedAccessException) { }
     }
 
     /// <summary>After a Stop: once no call runs, send what is queued and exit.</summary>
