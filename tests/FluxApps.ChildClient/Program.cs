@@ -6,6 +6,9 @@
 //   pool <local|flux-uri> <work-dir>
 //       one pool of one worker on the local backend or on the Flux instance at <flux-uri>; prints "worker <job id> <pid>"
 //       once a call has run in it, then waits to be killed: the worker must end by itself when its client is gone.
+//   sleep <work-dir>
+//       one 10-minute call on the local backend; prints "running" once its job has started, then waits for it (the test
+//       interrupts this program, as a terminal's Ctrl+C would: its ranks must get the signal too).
 using FluxApps;
 using FluxApps.TestApps;
 
@@ -15,9 +18,12 @@ switch (args.Length > 0 ? args[0] : "")
         return await CheckpointAsync(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]));
     case "pool" when args.Length == 3:
         return await PoolAsync(args[1], args[2]);
+    case "sleep" when args.Length == 2:
+        return await SleepAsync(args[1]);
     default:
         Console.Error.WriteLine("usage: FluxApps.ChildClient checkpoint <checkpoint-dir> <counter-file> <count> <milliseconds-per-call>");
         Console.Error.WriteLine("       FluxApps.ChildClient pool <local|flux-uri> <work-dir>");
+        Console.Error.WriteLine("       FluxApps.ChildClient sleep <work-dir>");
         return 2;
 }
 
@@ -63,5 +69,19 @@ static async Task<int> PoolAsync(string backend, string workDirectory)
     int[] seen = await call; // the worker's pid first
     Console.WriteLine($"worker {call.JobId} {seen[0]}");
     await Task.Delay(Timeout.Infinite);
+    return 0;
+}
+
+static async Task<int> SleepAsync(string workDirectory)
+{
+    await using var runtime = await FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Local, WorkingDirectory = workDirectory });
+    var call = Library.SleepAsync(600_000, new FluxCallOptions { Runtime = runtime });
+    while (!call.Events.Any(e => e.Name == "start"))
+    {
+        if (call.IsCompleted) await call;
+        await Task.Delay(10);
+    }
+    Console.WriteLine("running");
+    await call;
     return 0;
 }

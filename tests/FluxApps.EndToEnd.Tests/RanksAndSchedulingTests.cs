@@ -13,7 +13,7 @@ public sealed class RanksAndSchedulingTests
     public async Task TheDescriptionSaysHowRanksStart()
     {
         await using var rt = await FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Local, LocalCores = 2, LocalGpus = 0, WorkingDirectory = TestPaths.WorkRoot });
-        Assert.Matches(@"^local: 2 cores, 0 GPUs, ranks started with (posix_spawn|System\.Diagnostics\.Process)$", rt.BackendDescription);
+        Assert.Matches(@"^local: 2 cores, 0 GPUs, jobs contained by .+, ranks started with (posix_spawn|System\.Diagnostics\.Process)$", rt.BackendDescription);
         // On Linux 5.3+ with glibc 2.29+ (this project's machines), posix_spawn and pidfds are there.
         if (OperatingSystem.IsLinux() && Environment.OSVersion.Version >= new Version(5, 3) && Environment.GetEnvironmentVariable("FLUXAPPS_LOCAL_SPAWN") is null)
             Assert.EndsWith("posix_spawn", rt.BackendDescription);

@@ -116,6 +116,57 @@ public sealed class NativeSpawnerTests
         }
     }
 
+    [SkippableFact]
+    public async Task EachChildLeadsASessionAndProcessGroupOfItsOwn()
+    {
+        var spawner = NewSpawner();
+        string dir = Directory.CreateTempSubdirectory("fluxapps-spawner-").FullName;
+        try
+        {
+            var exited = new TaskCompletionSource<ExitStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var child = Spawn(spawner, "exec sleep 60", exited, dir);
+            var (group, session) = GroupAndSession(child.Pid);
+            Assert.Equal(child.Pid, group);
+            Assert.Equal(child.Pid, session);
+            spawner.KillTree(child);
+            Assert.Equal(ExitStatus.Killed(9), await exited.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [SkippableFact]
+    public async Task WhatIsLeftInAChildsGroupDiesAsTheChildIsReaped()
+    {
+        var spawner = NewSpawner();
+        string dir = Directory.CreateTempSubdirectory("fluxapps-spawner-").FullName;
+        try
+        {
+            var exited = new TaskCompletionSource<ExitStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
+            string pidFile = Path.Combine(dir, "background");
+            Spawn(spawner, $"sleep 60 & echo $! > {pidFile}.tmp; mv {pidFile}.tmp {pidFile}; exit 0", exited, dir);
+            // The child's own status is its own: an exit, not the kill its group got.
+            Assert.Equal(ExitStatus.Exited(0), await exited.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+            int background = await ReadPid(pidFile);
+            for (int i = 0; i < 600 && IsAlive(background); i++) await Task.Delay(100);
+            Assert.False(IsAlive(background), $"the background sleep {background} outlived its parent");
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    /// <summary>Fields 5 and 6 of /proc/PID/stat.</summary>
+    private static (int Group, int Session) GroupAndSession(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (int.Parse(fields[2]), int.Parse(fields[3]));
+    }
+
     private static async Task<int> ReadPid(string path)
     {
         for (int i = 0; i < 600; i++)

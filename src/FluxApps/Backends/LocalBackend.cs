@@ -5,6 +5,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using FluxApps.Runtime;
@@ -28,6 +29,8 @@ internal sealed class LocalBackend : IJobBackend
 {
     // With Process (the fallback): runs a command app's program with stdout/stderr appended to its files, then gets out of the way (exec).
     private const string LaunchScript = "exec \"$@\" >>\"$FLUXAPPS_STDOUT\" 2>>\"$FLUXAPPS_STDERR\"";
+    // With Process and a job cgroup: the shell joins the cgroup named by its first argument, then runs the rest.
+    private const string JoinCgroupScript = "{ echo $$ >\"$1\"; } 2>/dev/null; shift; ";
 
     private readonly WorkerCommand _worker;
     private readonly JobIdGenerator _ids = new(Environment.ProcessId);
@@ -36,6 +39,9 @@ internal sealed class LocalBackend : IJobBackend
     private readonly bool _pin;
     private readonly bool _machineHasGpus;
     private readonly NativeSpawner? _spawner;
+    private readonly CgroupTree? _cgroups;
+    private readonly string _containment;
+    private readonly PosixSignalRegistration[] _forwardedSignals;
     private readonly object _gate = new();
     private readonly object _spawnGate = new();
     // Under _gate:
@@ -60,13 +66,40 @@ internal sealed class LocalBackend : IJobBackend
         _scheduler = new LocalScheduler<LocalJob>(_cpus.Length, _gpus.Length);
         _pin = options.PinWorkers && Affinity.IsSupported;
         _spawner = options.LocalSpawnWithProcess ? null : NativeSpawner.Shared;
+        _cgroups = CgroupTree.TryCreate(out string noCgroup);
+        _containment = _cgroups is not null ? $"cgroup v2 ({_cgroups.Directory})"
+            : _spawner is not null ? $"session and process group ({noCgroup})"
+            : $"process tree only ({noCgroup})";
+        _forwardedSignals = OperatingSystem.IsWindows() ? []
+            : new[] { PosixSignal.SIGINT, PosixSignal.SIGQUIT, PosixSignal.SIGHUP, PosixSignal.SIGTERM }
+                .Select(signal => PosixSignalRegistration.Create(signal, ForwardSignal)).ToArray();
+    }
+
+    /// <summary>
+    /// Ranks lead sessions of their own, out of reach of a terminal's Ctrl+C, Ctrl+\ or hangup and of a signal to
+    /// the caller's process group: the caller passes those on to every running rank's process group, then handles the
+    /// signal as it would have (the context is not cancelled).
+    /// </summary>
+    private void ForwardSignal(PosixSignalContext context)
+    {
+        int signal = context.Signal switch
+        {
+            PosixSignal.SIGHUP => 1,
+            PosixSignal.SIGINT => 2,
+            PosixSignal.SIGQUIT => 3,
+            _ => 15,
+        };
+        RankProcess?[] ranks;
+        lock (_gate) ranks = _jobs.Values.SelectMany(job => job.Processes).ToArray();
+        foreach (var rank in ranks) rank?.Signal(signal);
     }
 
     public string? InstanceUri => null;
 
     public (int MaxWorkers, int CpusPerWorker) DefaultPoolShape => (_cpus.Length, 1);
 
-    public string Description => $"local: {_cpus.Length} cores, {_gpus.Length} GPUs, ranks started with {(_spawner is not null ? "posix_spawn" : "System.Diagnostics.Process")}";
+    public string Description =>
+        $"local: {_cpus.Length} cores, {_gpus.Length} GPUs, jobs contained by {_containment}, ranks started with {(_spawner is not null ? "posix_spawn" : "System.Diagnostics.Process")}";
 
     private static string[] DetectGpus(int? requested)
     {
@@ -206,6 +239,8 @@ internal sealed class LocalBackend : IJobBackend
         future.AddEvent("alloc", $"cores={string.Join(',', allocation.CoreSlots.Select(c => _cpus[c]))}"
             + (allocation.GpuSlots.Length > 0 ? $" gpus={string.Join(',', allocation.GpuSlots.Select(g => _gpus[g]))}" : ""));
         var command = request.TaskCommand(_worker);
+        // Made before any rank starts, so none runs outside it.
+        job.Cgroup = _cgroups?.CreateJob(request.Id.ToString());
         int coresPerRank = r.Exclusive ? Math.Max(r.Cpus, allocation.CoreSlots.Length / r.MpiRanks) : r.Cpus;
         int gpusPerRank = r.Exclusive ? allocation.GpuSlots.Length / r.MpiRanks : r.Gpus;
         // Read once per job: every rank starts from the caller's environment as it is now.
@@ -337,7 +372,7 @@ internal sealed class LocalBackend : IJobBackend
         try
         {
             WithAffinity(cpus, () => handle.Child = _spawner!.Spawn(argv, request.WorkingDirectory, request.StdoutPath, request.StderrPath,
-                callerEnvironment, environment, static (status, state) => ((NativeRank)state!).Exited(status), handle));
+                callerEnvironment, environment, static (status, state) => ((NativeRank)state!).Exited(status), handle, job.Cgroup));
         }
         catch
         {
@@ -352,17 +387,21 @@ internal sealed class LocalBackend : IJobBackend
     {
         var request = job.Request;
         // Workers redirect their own output (StandardStreams); a command app's program may be anything, so a shell redirects for it.
-        var psi = request.Command is null ? new ProcessStartInfo(command[0]) : new ProcessStartInfo("/bin/sh");
+        // With a cgroup, a shell moves itself into it before it execs the rank: Process gives no moment between the start
+        // and the reap at which the pid is sure to be the rank's, so the caller cannot move it safely.
+        string? cgroupProcs = job.Cgroup is { } cgroup ? Path.Combine(cgroup.Path, "cgroup.procs") : null;
+        bool viaShell = request.Command is not null || cgroupProcs is not null;
+        var psi = viaShell ? new ProcessStartInfo("/bin/sh") : new ProcessStartInfo(command[0]);
         psi.UseShellExecute = false;
         psi.WorkingDirectory = request.WorkingDirectory;
-        if (request.Command is not null)
+        if (viaShell)
         {
             psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add(LaunchScript);
-            psi.ArgumentList.Add("fluxapps-command");
-            psi.ArgumentList.Add(command[0]);
+            psi.ArgumentList.Add((cgroupProcs is not null ? JoinCgroupScript : "") + (request.Command is not null ? LaunchScript : "exec \"$@\""));
+            psi.ArgumentList.Add(request.Command is not null ? "fluxapps-command" : "fluxapps-rank");
+            if (cgroupProcs is not null) psi.ArgumentList.Add(cgroupProcs);
         }
-        for (int i = 1; i < command.Count; i++) psi.ArgumentList.Add(command[i]);
+        for (int i = 0; i < command.Count; i++) psi.ArgumentList.Add(command[i]);
         var env = psi.Environment;
         foreach (var (key, value) in environment)
         {
@@ -440,12 +479,24 @@ internal sealed class LocalBackend : IJobBackend
     {
         public abstract void KillTree();
 
+        /// <summary>Passes a signal the caller got on to the rank (natively spawned: its process group).</summary>
+        public abstract void Signal(int signal);
+
         /// <summary>SIGTERM to the rank (and, natively spawned, its descendants): an app on its token ends cleanly.</summary>
         public abstract void TerminateTree();
     }
 
     private sealed class ManagedRank(Process process) : RankProcess
     {
+        public override void Signal(int signal)
+        {
+            try
+            {
+                if (!process.HasExited) NativeSpawner.Signal(process.Id, signal);
+            }
+            catch (InvalidOperationException) { } // not started
+        }
+
         public override void TerminateTree()
         {
             try
@@ -477,6 +528,11 @@ internal sealed class LocalBackend : IJobBackend
         public override void TerminateTree()
         {
             if (Child is { } child) backend._spawner!.TerminateTree(child);
+        }
+
+        public override void Signal(int signal)
+        {
+            if (Child is { } child) backend._spawner!.SignalGroup(child, signal);
         }
     }
 
@@ -576,6 +632,8 @@ internal sealed class LocalBackend : IJobBackend
     {
         job.TimeLimitTimer?.Dispose();
         job.KillTimer?.Dispose();
+        // Nothing the job started outlives it (as under Flux's job shell): what its ranks left running dies now.
+        job.Cgroup?.End();
         var request = job.Request;
         var future = request.Future;
         bool reported;
@@ -641,6 +699,8 @@ internal sealed class LocalBackend : IJobBackend
     {
         RankProcess?[] processes;
         lock (_gate) processes = job.Processes.ToArray();
+        // The cgroup first: one write kills everything the job started, also what left the ranks' process groups.
+        job.Cgroup?.Kill();
         foreach (var p in processes) p?.KillTree();
     }
 
@@ -711,6 +771,8 @@ internal sealed class LocalBackend : IJobBackend
             }
             await Task.Delay(10).ConfigureAwait(false);
         }
+        foreach (var registration in _forwardedSignals) registration.Dispose();
+        if (_cgroups is not null) await _cgroups.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>One job's life in the local backend; every change happens under the backend's gate.</summary>
@@ -751,6 +813,8 @@ internal sealed class LocalBackend : IJobBackend
         public (int Rank, ExitStatus Status)? FirstFailure;
         public FluxJobException? LaunchFailure;
         public Timer? TimeLimitTimer;
+        /// <summary>The job's cgroup, made when it starts (null without a cgroup tree, or when it could not be made).</summary>
+        public CgroupTree.CgroupJob? Cgroup;
         /// <summary>SIGKILL after the grace of a graceful stop (see StopGracefully).</summary>
         public Timer? KillTimer;
         /// <summary>The outcome went to the caller (at the start of a graceful stop, or when the job ended).</summary>

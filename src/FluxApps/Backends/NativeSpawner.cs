@@ -16,14 +16,16 @@ namespace FluxApps.Backends;
 /// lives as long as the child); this uses native buffers freed at once, so thousands of queued and
 /// running calls keep the caller small. Linux 5.3 or later with posix_spawn_file_actions_addchdir_np
 /// (glibc 2.29, musl 1.1.24); elsewhere <see cref="Shared"/> is null and the backend uses <see cref="Process"/>.
+/// Each child leads a session and process group of its own (<c>POSIX_SPAWN_SETSID</c>), which its kill and its
+/// reap take down whole, and joins its job's cgroup, where there is one, before the spawner lets go of it.
 /// </summary>
 internal sealed unsafe partial class NativeSpawner
 {
     private const int PidfdOpenSyscall = 434; // the same number on every Linux architecture
     private const int OpenWriteOnly = 0x1, OpenCreate = 0x40, OpenAppend = 0x400;
-    private const short SpawnSetSignalDefaults = 0x04, SpawnSetSignalMask = 0x08;
+    private const short SpawnSetSignalDefaults = 0x04, SpawnSetSignalMask = 0x08, SpawnSetSession = 0x80;
     private const int EpollIn = 0x1, EpollCtlAdd = 1, EpollCtlDelete = 2, EpollCloseOnExec = 0x80000;
-    private const int WaitNoHang = 1;
+    private const int WaitNoHang = 1, WaitExited = 4, WaitNoWait = 0x01000000, WaitForPid = 1, SignalInfoSize = 128;
     private const int ErrorInterrupted = 4, ErrorNoChild = 10;
     // Opaque libc structures, with room to spare: glibc's are 80 (file actions), 336 (attributes) and 128 (sigset_t) bytes.
     private const int FileActionsSize = 256, AttributesSize = 1024, SignalSetSize = 256;
@@ -82,6 +84,8 @@ internal sealed unsafe partial class NativeSpawner
 
         public int Pid { get; internal set; }
         internal int PidFd = -1;
+        /// <summary>In its job's cgroup, whose kill reaches every process it starts: no /proc walk needed.</summary>
+        internal bool InCgroup;
         // Under the spawner's gate:
         internal bool Reaped;
         internal int Killers;        // KillTree calls in progress: the pid must not be reaped (and reused) under them
@@ -99,10 +103,12 @@ internal sealed unsafe partial class NativeSpawner
     /// in <paramref name="workingDirectory"/> with stdout and stderr appended to the given files,
     /// and the caller's environment changed by <paramref name="environment"/> (a null value removes the variable;
     /// later entries win). <paramref name="onExit"/> gets the exit status and <paramref name="state"/>.
+    /// The child joins <paramref name="cgroup"/> (when given) right after it starts, while it cannot yet be reaped.
     /// Throws <see cref="System.ComponentModel.Win32Exception"/> naming the program when it cannot start.
     /// </summary>
     public Child Spawn(IReadOnlyList<string> argv, string workingDirectory, string stdoutPath, string stderrPath,
-        IDictionary callerEnvironment, IReadOnlyList<KeyValuePair<string, string?>> environment, Action<ExitStatus, object?> onExit, object? state)
+        IDictionary callerEnvironment, IReadOnlyList<KeyValuePair<string, string?>> environment, Action<ExitStatus, object?> onExit, object? state,
+        CgroupTree.CgroupJob? cgroup = null)
     {
         var child = new Child(onExit, state);
         var utf8 = Encoding.UTF8;
@@ -176,7 +182,7 @@ internal sealed unsafe partial class NativeSpawner
                     signalDefaults[4] |= 0x01; // signal 33 is bit 32
                     Check(posix_spawnattr_setsigmask(attributes, signalMask), argv[0]);
                     Check(posix_spawnattr_setsigdefault(attributes, signalDefaults), argv[0]);
-                    Check(posix_spawnattr_setflags(attributes, SpawnSetSignalDefaults | SpawnSetSignalMask), argv[0]);
+                    Check(posix_spawnattr_setflags(attributes, SpawnSetSignalDefaults | SpawnSetSignalMask | SpawnSetSession), argv[0]);
                     int pid;
                     // Registered under the gate before the reaper can see the pidfd.
                     lock (_gate)
@@ -187,6 +193,8 @@ internal sealed unsafe partial class NativeSpawner
                         if (error != 0)
                             throw new System.ComponentModel.Win32Exception(error, $"{argv[0]} could not start in {workingDirectory}: {Marshal.GetPInvokeErrorMessage(error)}");
                         child.Pid = pid;
+                        // Under the gate the child cannot be reaped, so the pid written is still its own.
+                        child.InCgroup = cgroup?.TryAdd(pid) == true;
                         // An unreaped child stays a zombie, so this works even if it has already exited.
                         int pidfd = (int)pidfd_open_syscall(PidfdOpenSyscall, pid, 0);
                         if (pidfd < 0)
@@ -263,36 +271,48 @@ internal sealed unsafe partial class NativeSpawner
     }
 
     /// <summary>
-    /// Kills <paramref name="child"/> and its descendants, unless it has already been reaped (its pid may then be
-    /// another process's). The gate covers only the table work: walking /proc runs outside it, so spawns and
-    /// the reaper never wait for a kill; meanwhile the child is not reaped, so its pid cannot be reused.
+    /// Kills <paramref name="child"/>, its process group and (outside a cgroup, where a descendant may have moved to a
+    /// group of its own) its descendants, unless it has already been reaped (its pid may then be another process's). The
+    /// gate covers only the table work: signalling runs outside it, so spawns and the reaper never wait for a kill;
+    /// meanwhile the child is not reaped, so neither its pid nor its group id can be reused.
     /// </summary>
     public void KillTree(Child child) => WhileUnreaped(child, pid =>
     {
         // Stopped first, so it cannot exit on its own (and report success) when its children die
-        // under it; then descendants, while the child (stopped or a zombie) still holds its pid,
+        // under it; then the rest, while the child (stopped or a zombie) still holds its pid,
         // so none can be reparented to a stranger's pid; then the child itself.
         kill(pid, SIGSTOP);
-        foreach (int descendant in TreeWalker(pid)) kill(descendant, 9);
-        kill(pid, 9);
+        kill(-pid, SIGKILL);
+        if (!child.InCgroup)
+        {
+            foreach (int descendant in TreeWalker(pid)) kill(descendant, SIGKILL);
+        }
+        kill(pid, SIGKILL);
     });
 
     /// <summary>
-    /// Asks <paramref name="child"/> and its descendants to end (SIGTERM), unless it has already been reaped; the
-    /// caller follows with <see cref="KillTree"/> after a grace. Not stopped first: a stopped process cannot handle it.
+    /// Asks <paramref name="child"/>, its process group and (outside a cgroup) its descendants to end (SIGTERM), unless
+    /// it has already been reaped; the caller follows with <see cref="KillTree"/> after a grace. Not stopped first: a
+    /// stopped process cannot handle it.
     /// </summary>
     public void TerminateTree(Child child) => WhileUnreaped(child, pid =>
     {
-        foreach (int descendant in TreeWalker(pid)) kill(descendant, SIGTERM);
-        kill(pid, SIGTERM);
+        if (!child.InCgroup)
+        {
+            foreach (int descendant in TreeWalker(pid)) kill(descendant, SIGTERM);
+        }
+        kill(-pid, SIGTERM);
     });
+
+    /// <summary>Passes <paramref name="signal"/> on to the child's process group (a terminal's Ctrl+C no longer reaches it: it leads a session of its own).</summary>
+    public void SignalGroup(Child child, int signal) => WhileUnreaped(child, pid => kill(-pid, signal));
 
     /// <summary>
     /// Runs <paramref name="signal"/> on the child's pid while the child cannot be reaped (so its pid cannot be
     /// reused under the signals), without holding the lock the reaper and every spawn need; a reap that had to
     /// wait for it happens at the end. Does nothing for a child already reaped.
     /// </summary>
-    private void WhileUnreaped(Child child, Action<int> signal)
+    internal void WhileUnreaped(Child child, Action<int> signal)
     {
         lock (_gate)
         {
@@ -406,6 +426,9 @@ internal sealed unsafe partial class NativeSpawner
     /// <summary>Reaps an exited child (under the gate); false when it has not exited after all.</summary>
     private bool TryReapLocked(Child child)
     {
+        // What the child left in its process group dies with it (Flux's job shell does the same); the child, not yet
+        // reaped, still holds the group's id, so the kill cannot reach anyone else's group.
+        if (HasExited(child.Pid)) kill(-child.Pid, SIGKILL);
         int reaped = waitpid(child.Pid, out int status, WaitNoHang);
         if (reaped == 0) return false; // not exited: wait for the next event
         int errno = reaped < 0 ? Marshal.GetLastPInvokeError() : 0;
@@ -417,6 +440,15 @@ internal sealed unsafe partial class NativeSpawner
         close(child.PidFd);
         child.PidFd = -1;
         return true;
+    }
+
+    /// <summary>Whether the child has exited, leaving it a zombie (waitid with WNOWAIT: its pid stays reserved).</summary>
+    private static bool HasExited(int pid)
+    {
+        byte* info = stackalloc byte[SignalInfoSize];
+        new Span<byte>(info, SignalInfoSize).Clear();
+        // With WNOHANG and nothing to report, si_signo stays 0; an exited child's is SIGCHLD.
+        return waitid(WaitForPid, pid, info, WaitExited | WaitNoHang | WaitNoWait) == 0 && *(int*)info != 0;
     }
 
     /// <summary>
@@ -475,6 +507,9 @@ internal sealed unsafe partial class NativeSpawner
     private static partial int waitpid(int pid, out int status, int options);
 
     [LibraryImport("libc", SetLastError = true)]
+    private static partial int waitid(int idType, int id, void* info, int options);
+
+    [LibraryImport("libc", SetLastError = true)]
     private static partial int epoll_create1(int flags);
 
     [LibraryImport("libc", SetLastError = true)]
@@ -491,7 +526,11 @@ internal sealed unsafe partial class NativeSpawner
 
     private const int SIGSTOP = 19; // Linux
     private const int SIGTERM = 15;
+    private const int SIGKILL = 9;
 
     /// <summary>SIGTERM to one process (a rank started through <see cref="System.Diagnostics.Process"/>).</summary>
     internal static void Terminate(int pid) => kill(pid, SIGTERM);
+
+    /// <summary>A signal to one process (a rank started through <see cref="System.Diagnostics.Process"/>).</summary>
+    internal static void Signal(int pid, int signal) => kill(pid, signal);
 }
