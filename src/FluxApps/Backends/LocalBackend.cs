@@ -261,12 +261,12 @@ internal sealed class LocalBackend : IJobBackend
             future.AddEvent("start");
             if (r.TimeLimitSeconds > 0 && !double.IsPositiveInfinity(r.TimeLimitSeconds))
             {
-                job.TimeLimitTimer = new Timer(static state =>
+                job.TimeLimitTimer = DeadlineTimer.Start(r.TimeLimitSeconds, static state =>
                     {
                         var (backend, limited) = ((LocalBackend, LocalJob))state!;
                         backend.OnTimeLimit(limited);
                     },
-                    (this, job), TimeSpan.FromSeconds(Math.Min(r.TimeLimitSeconds, int.MaxValue / 1000.0)), Timeout.InfiniteTimeSpan);
+                    (this, job));
             }
         }
         DropReference(job); // the launcher is done: the job ends once its ranks have
@@ -750,7 +750,7 @@ internal sealed class LocalBackend : IJobBackend
         public int Live;
         public (int Rank, ExitStatus Status)? FirstFailure;
         public FluxJobException? LaunchFailure;
-        public Timer? TimeLimitTimer;
+        public DeadlineTimer? TimeLimitTimer;
         /// <summary>SIGKILL after the grace of a graceful stop (see StopGracefully).</summary>
         public Timer? KillTimer;
         /// <summary>The outcome went to the caller (at the start of a graceful stop, or when the job ended).</summary>
