@@ -296,12 +296,12 @@ internal sealed class LocalBackend : IJobBackend
             future.AddEvent("start");
             if (r.TimeLimitSeconds > 0 && !double.IsPositiveInfinity(r.TimeLimitSeconds))
             {
-                job.TimeLimitTimer = new Timer(static state =>
+                job.TimeLimitTimer = DeadlineTimer.Start(r.TimeLimitSeconds, static state =>
                     {
                         var (backend, limited) = ((LocalBackend, LocalJob))state!;
                         backend.OnTimeLimit(limited);
                     },
-                    (this, job), TimeSpan.FromSeconds(Math.Min(r.TimeLimitSeconds, int.MaxValue / 1000.0)), Timeout.InfiniteTimeSpan);
+                    (this, job));
             }
         }
         DropReference(job); // the launcher is done: the job ends once its ranks have
@@ -812,7 +812,7 @@ internal sealed class LocalBackend : IJobBackend
         public int Live;
         public (int Rank, ExitStatus Status)? FirstFailure;
         public FluxJobException? LaunchFailure;
-        public Timer? TimeLimitTimer;
+        public DeadlineTimer? TimeLimitTimer;
         /// <summary>The job's cgroup, made when it starts (null without a cgroup tree, or when it could not be made).</summary>
         public CgroupTree.CgroupJob? Cgroup;
         /// <summary>SIGKILL after the grace of a graceful stop (see StopGracefully).</summary>

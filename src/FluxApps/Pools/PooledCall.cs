@@ -45,5 +45,5 @@ internal sealed class PooledCall(long id, FluxFuture future, byte[]? arguments, 
     public string? ArgumentsFile { get; init; }
 
     /// <summary>The time limit, then the grace period of an abandoned call.</summary>
-    public Timer? Timer { get; set; }
+    public System.IDisposable? Timer { get; set; }
 }

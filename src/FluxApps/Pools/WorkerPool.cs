@@ -242,11 +242,11 @@ internal sealed class WorkerPool
         call.Arguments = null;
         if (call.TimeLimitSeconds > 0 && !double.IsPositiveInfinity(call.TimeLimitSeconds))
         {
-            call.Timer = new Timer(static state =>
+            call.Timer = DeadlineTimer.Start(call.TimeLimitSeconds, static state =>
             {
                 var (pool, limited) = ((WorkerPool, PooledCall))state!;
                 pool.OnTimeLimit(limited);
-            }, (this, call), TimeSpan.FromSeconds(Math.Min(call.TimeLimitSeconds, int.MaxValue / 1000.0)), Timeout.InfiniteTimeSpan);
+            }, (this, call));
         }
         return true;
     }
