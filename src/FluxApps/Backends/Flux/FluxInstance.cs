@@ -84,11 +84,32 @@ internal sealed partial class FluxInstance : IAsyncDisposable
         return "ssh://" + brokerHost + localUri["local://".Length..];
     }
 
+    /// <summary>
+    /// Creates the brokers' log in a shared directory such as /tmp: new (O_EXCL, which never follows a symlink planted at
+    /// the name) and readable by this user alone; the sticky bit of /tmp keeps others from replacing it before the shell
+    /// opens it for appending. Throws <see cref="FluxConnectionException"/> naming the path when something is there already.
+    /// </summary>
+    internal static string CreatePrivateLog(string directory, string name)
+    {
+        string path = Path.Combine(directory, name);
+        try
+        {
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            using var created = new FileStream(path, options);
+        }
+        catch (IOException ex)
+        {
+            throw new FluxConnectionException($"The private Flux instance's log {path} could not be created as a new file of this user's: {ex.Message}", ex);
+        }
+        return path;
+    }
+
     /// <summary>Starts the instance and waits for its URI; throws <see cref="FluxConnectionException"/> with the broker's own output when it fails.</summary>
     public static async Task<FluxInstance> StartAsync(string fluxPath, string? launchTemplate, TimeSpan timeout, CancellationToken cancellationToken)
     {
         string command = ExpandLaunchCommand(launchTemplate, fluxPath);
-        string logPath = Path.Combine(ShortTempDirectory(), $"fluxapps-broker-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}.log");
+        string logPath = CreatePrivateLog(ShortTempDirectory(), $"fluxapps-broker-{Environment.ProcessId}-{Guid.NewGuid():N}.log");
         var psi = new ProcessStartInfo("/bin/sh")
         {
             UseShellExecute = false,
