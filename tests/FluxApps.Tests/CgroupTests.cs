@@ -90,24 +90,7 @@ public sealed class CgroupTests
         Assert.False(Directory.Exists(tree.Directory));
     }
 
-    private static async Task<int> ReadPid(string path)
-    {
-        for (int i = 0; i < 600; i++)
-        {
-            if (File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), out int pid)) return pid;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"no pid in {path}");
-    }
+    private static Task<int> ReadPid(string path) => NativeSpawnerTests.ReadPid(path);
 
-    /// <summary>Alive and not a zombie.</summary>
-    private static bool IsAlive(int pid)
-    {
-        try
-        {
-            string stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)] != 'Z';
-        }
-        catch (IOException) { return false; }
-    }
+    private static bool IsAlive(int pid) => NativeSpawnerTests.IsAlive(pid);
 }

@@ -167,7 +167,8 @@ public sealed class NativeSpawnerTests
         return (int.Parse(fields[2]), int.Parse(fields[3]));
     }
 
-    private static async Task<int> ReadPid(string path)
+    /// <summary>The pid a child wrote to <paramref name="path"/> (written whole: moved into place), once it is there.</summary>
+    internal static async Task<int> ReadPid(string path)
     {
         for (int i = 0; i < 600; i++)
         {
@@ -178,7 +179,7 @@ public sealed class NativeSpawnerTests
     }
 
     /// <summary>Alive and not a zombie (a killed orphan is reaped by init, or lingers as a zombie of it).</summary>
-    private static bool IsAlive(int pid)
+    internal static bool IsAlive(int pid)
     {
         try
         {
