@@ -297,6 +297,17 @@ internal sealed class FluxJobBackend : IJobBackend
         }
     }
 
+    /// <summary>
+    /// What a failed submit means: the job manager's refusal of this jobspec (Rejected, not retried), or a broker that
+    /// is going away or gone (ENOSYS once its job-ingest module is unloaded at shutdown, a reset or lost connection):
+    /// a BackendFailure, which retries may try again.
+    /// </summary>
+    internal static FluxJobFailureKind SubmitFailureKind(int errno) => errno switch
+    {
+        38 or 104 or 32 or 107 or 108 or 110 or 111 or 112 or 113 => FluxJobFailureKind.BackendFailure, // ENOSYS ECONNRESET EPIPE ENOTCONN ESHUTDOWN ETIMEDOUT ECONNREFUSED EHOSTDOWN EHOSTUNREACH
+        _ => FluxJobFailureKind.Rejected,
+    };
+
     private unsafe void HandleSubmitted(FluxJob fj, nint f)
     {
         var job = fj.Request;
@@ -304,11 +315,15 @@ internal sealed class FluxJobBackend : IJobBackend
         int rc = FluxNative.flux_job_submit_get_id(f, &id);
         if (rc < 0)
         {
-            string why = FluxNative.ErrorText(f, Errno.Last());
+            int errno = Errno.Last();
+            string why = FluxNative.ErrorText(f, errno);
             DestroySubmit(fj);
+            var kind = SubmitFailureKind(errno);
             Complete(fj, new JobOutcome.Failed(new FluxJobException(
-                $"{job.App.DisplayName}: Flux refused the job: {why}", FluxJobFailureKind.Rejected, job.App.DisplayName, null,
-                fluxException: "submit: " + why)));
+                kind == FluxJobFailureKind.Rejected
+                    ? $"{job.App.DisplayName}: Flux refused the job: {why}"
+                    : $"{job.App.DisplayName}: the job could not be submitted: the Flux instance is shutting down or unreachable ({why})",
+                kind, job.App.DisplayName, null, fluxException: "submit: " + why)));
             FlushUrgencyChanges(fj, "Flux refused the job at submit: " + why);
             CheckDrained();
             return;
