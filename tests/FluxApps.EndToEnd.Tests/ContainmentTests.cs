@@ -113,16 +113,7 @@ public sealed class ContainmentTests(ITestOutputHelper output)
         var future = ContainmentApps.DetachGrandchildThenSleepAsync(pidFile, false, 600_000, new FluxCallOptions { Runtime = rt });
         var grandchild = await WatchedProcess.Of(future, pidFile);
         output.WriteLine($"grandchild {grandchild.Pid}, parent {grandchild.Parent}");
-        try
-        {
-            future.Cancel();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await future.AsTask().WaitAsync(TimeSpan.FromSeconds(60)));
-            await grandchild.AssertGone("the call was cancelled");
-        }
-        finally
-        {
-            grandchild.KillIfAlive();
-        }
+        await AssertCancellingKills(future, future.Cancel, grandchild, "the call was cancelled");
     }
 
     [SkippableTheory]
@@ -134,18 +125,12 @@ public sealed class ContainmentTests(ITestOutputHelper output)
         string pidFile = NewPidFile();
         var future = ContainmentApps.DetachGrandchildThenSleepAsync(pidFile, true, 600_000, new FluxCallOptions { Runtime = rt });
         var grandchild = await WatchedProcess.Of(future, pidFile);
-        try
+        await AssertCancellingKills(future, () =>
         {
             // It really left: it leads a session of its own, out of reach of any process-group kill.
             Assert.Equal(grandchild.Pid, grandchild.Session);
             future.Cancel();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await future.AsTask().WaitAsync(TimeSpan.FromSeconds(60)));
-            await grandchild.AssertGone("the call was cancelled");
-        }
-        finally
-        {
-            grandchild.KillIfAlive();
-        }
+        }, grandchild, "the call was cancelled");
     }
 
     [SkippableTheory]
@@ -181,11 +166,17 @@ public sealed class ContainmentTests(ITestOutputHelper output)
         using var cts = new CancellationTokenSource();
         var future = ContainmentApps.DetachGrandchildThenWaitAsync(pidFile, new FluxCallOptions { Runtime = rt }, cts.Token);
         var grandchild = await WatchedProcess.Of(future, pidFile);
+        await AssertCancellingKills(future, cts.Cancel, grandchild, "the call was cancelled (SIGTERM, then SIGKILL after the grace)");
+    }
+
+    /// <summary>Runs <paramref name="cancel"/>; the call must end cancelled and <paramref name="grandchild"/> be gone (killed after the test either way).</summary>
+    private static async Task AssertCancellingKills(FluxFuture future, Action cancel, WatchedProcess grandchild, string when)
+    {
         try
         {
-            cts.Cancel();
+            cancel();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await future.AsTask().WaitAsync(TimeSpan.FromSeconds(60)));
-            await grandchild.AssertGone("the call was cancelled (SIGTERM, then SIGKILL after the grace)");
+            await grandchild.AssertGone(when);
         }
         finally
         {

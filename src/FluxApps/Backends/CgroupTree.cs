@@ -273,7 +273,7 @@ internal sealed partial class CgroupTree : IAsyncDisposable
             {
                 var pids = ReadPids(Path);
                 if (pids.Count == 0) break;
-                foreach (int pid in pids) kill(pid, SIGKILL);
+                foreach (int pid in pids) NativeSpawner.Signal(pid, SIGKILL);
             }
             if (frozen) TryWrite(freeze, "0");
         }
@@ -304,7 +304,4 @@ internal sealed partial class CgroupTree : IAsyncDisposable
 
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int rmdir(string path);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int kill(int pid, int signal);
 }

@@ -497,14 +497,7 @@ internal sealed class LocalBackend : IJobBackend
             catch (InvalidOperationException) { } // not started
         }
 
-        public override void TerminateTree()
-        {
-            try
-            {
-                if (!process.HasExited) NativeSpawner.Terminate(process.Id);
-            }
-            catch (InvalidOperationException) { } // not started
-        }
+        public override void TerminateTree() => Signal(15); // SIGTERM
 
         public override void KillTree()
         {

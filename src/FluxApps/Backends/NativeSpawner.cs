@@ -528,9 +528,6 @@ internal sealed unsafe partial class NativeSpawner
     private const int SIGTERM = 15;
     private const int SIGKILL = 9;
 
-    /// <summary>SIGTERM to one process (a rank started through <see cref="System.Diagnostics.Process"/>).</summary>
-    internal static void Terminate(int pid) => kill(pid, SIGTERM);
-
-    /// <summary>A signal to one process (a rank started through <see cref="System.Diagnostics.Process"/>).</summary>
+    /// <summary>A signal to one process (a rank started through <see cref="System.Diagnostics.Process"/>, a process listed in a cgroup).</summary>
     internal static void Signal(int pid, int signal) => kill(pid, signal);
 }
