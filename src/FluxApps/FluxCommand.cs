@@ -38,10 +38,10 @@ public sealed class FluxCommand
     /// <summary>Environment variables for the program, on top of the job's (a null value removes one).</summary>
     public IReadOnlyDictionary<string, string?>? Environment { get; init; }
 
-    /// <summary>File for the tasks' standard output (all ranks, appended); default <c>&lt;name&gt;-&lt;call&gt;.out</c> in the job's working directory.</summary>
+    /// <summary>File for the tasks' standard output (all ranks, appended); default <c>&lt;name&gt;-&lt;time&gt;-&lt;pid&gt;-&lt;call&gt;-&lt;random&gt;.out</c> in the job's working directory.</summary>
     public string? StdoutPath { get; init; }
 
-    /// <summary>File for the tasks' standard error; default <c>&lt;name&gt;-&lt;call&gt;.err</c> in the job's working directory.</summary>
+    /// <summary>File for the tasks' standard error; default <c>&lt;name&gt;-&lt;time&gt;-&lt;pid&gt;-&lt;call&gt;-&lt;random&gt;.err</c> in the job's working directory.</summary>
     public string? StderrPath { get; init; }
 
     /// <summary>The command line as argv.</summary>

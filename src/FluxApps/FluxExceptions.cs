@@ -55,6 +55,10 @@ public sealed class FluxAppException : Exception
     public override string? StackTrace =>
         RemoteStackTrace + Environment.NewLine + "--- End of remote stack trace ---" + Environment.NewLine + base.StackTrace;
 
+    /// <summary>A new instance with the same content, for another future that ends with the same failure (each caller may set its own <see cref="EarlierFailures"/>).</summary>
+    internal FluxAppException Copy() =>
+        new(AppName, JobId, Rank, RemoteType, RemoteMessage, RemoteStackTrace) { EarlierFailures = EarlierFailures };
+
     private static string FormatMessage(string appName, FluxJobId? jobId, int rank, string remoteType, string remoteMessage) =>
         $"{appName} threw {remoteType} in job {jobId?.ToString() ?? "(none)"}, rank {rank}: {remoteMessage}";
 }
@@ -98,6 +102,7 @@ public sealed class FluxJobException : Exception
         int? exitCode = null, int? signal = null, string? fluxException = null, string? stderrTail = null, Exception? inner = null)
         : base(Compose(message, stderrTail), inner)
     {
+        _plainMessage = message;
         Kind = kind;
         AppName = appName;
         JobId = jobId;
@@ -137,6 +142,23 @@ public sealed class FluxJobException : Exception
 
     /// <inheritdoc />
     public override string Message => RetryPolicy.WithAttempts(base.Message, EarlierFailures);
+
+    private readonly string _plainMessage;
+
+    /// <summary>A new instance with the same content, for another future that ends with the same failure (each caller may set its own <see cref="EarlierFailures"/>).</summary>
+    internal FluxJobException Copy() =>
+        new(_plainMessage, Kind, AppName, JobId, ExitCode, Signal, FluxExceptionText, StderrTail, InnerException) { EarlierFailures = EarlierFailures };
+
+    /// <summary>
+    /// The exception a further future ends with when several end with one failure: a copy of the
+    /// FluxApps exceptions, whose <c>EarlierFailures</c> belong to one call; any other exception as it is.
+    /// </summary>
+    internal static Exception CopyFor(Exception failure) => failure switch
+    {
+        FluxJobException job => job.Copy(),
+        FluxAppException app => app.Copy(),
+        _ => failure,
+    };
 
     private static string Compose(string message, string? stderrTail) =>
         string.IsNullOrWhiteSpace(stderrTail) ? message : message + Environment.NewLine + "stderr (tail):" + Environment.NewLine + stderrTail.TrimEnd();

@@ -133,8 +133,10 @@ public abstract class FluxFuture
     /// <returns>A task that completes once the backend has the new urgency (on Flux, once the job manager took it).</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="urgency"/> is outside 0-31.</exception>
     /// <exception cref="InvalidOperationException">
-    /// The job is past waiting: it has its resources (running or ending) or is over, or is not submitted yet.
-    /// Flux refuses urgency changes once resources are allocated, and so does the local backend; the message names the state.
+    /// The job is past waiting: it has its resources (running or ending) or is over, or is not submitted yet; or the
+    /// call has no job whose wait an urgency orders (a pooled call, one served by an identical running call, one that
+    /// can never run, one waiting to be retried). Flux refuses urgency changes once resources are allocated, and so
+    /// does the local backend; the message names the state or the reason.
     /// </exception>
     public Task SetUrgencyAsync(int urgency)
     {
@@ -150,6 +152,13 @@ public abstract class FluxFuture
                 $"{AppName} is {State}: the job is not submitted yet, so its urgency cannot change."));
         return set(urgency);
     }
+
+    /// <summary>
+    /// For a call that has no job whose wait an urgency could order (a pooled call, one served by an identical call,
+    /// one that can never run, one between attempts): <see cref="SetUrgencyAsync"/> fails with <paramref name="why"/>.
+    /// </summary>
+    internal void RefuseUrgency(string why) =>
+        SetUrgencyHandler(_ => Task.FromException(new InvalidOperationException($"{AppName} {why}, so its urgency cannot change.")));
 
     /// <summary>Set by the backend that queued the job: how <see cref="SetUrgencyAsync"/> reaches it.</summary>
     internal void SetUrgencyHandler(Func<int, Task> setUrgency)

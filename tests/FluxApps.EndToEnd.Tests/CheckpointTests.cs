@@ -127,6 +127,19 @@ public sealed class CheckpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ACallThatWaitedForAnIdenticalFailingOneGetsAnExceptionOfItsOwn()
+    {
+        var leader = CachedApps.FailsAsync(CounterFile, Options);
+        var follower = CachedApps.FailsAsync(CounterFile, Options);
+        var first = await Assert.ThrowsAsync<FluxAppException>(async () => await leader);
+        var second = await Assert.ThrowsAsync<FluxAppException>(async () => await follower);
+        Assert.Equal(1, Counter.Read(CounterFile)); // the follower did wait for the leader
+        Assert.NotSame(first, second); // what one caller sets on its exception (EarlierFailures) never shows in the other's
+        Assert.Equal(first.Message, second.Message);
+        Assert.Equal(first.RemoteStackTrace, second.RemoteStackTrace);
+    }
+
+    [Fact]
     public async Task ExceptionsAreNeverStored()
     {
         await Assert.ThrowsAsync<FluxAppException>(async () => await CachedApps.FailsAsync(CounterFile, Options));

@@ -1,3 +1,4 @@
+using System.Runtime.Versioning;
 using FluxApps;
 using FluxApps.TestApps;
 
@@ -28,6 +29,43 @@ public abstract class CommandAppTestsBase<TFixture>(TFixture fixture) : IClassFi
             var lines = result.ReadStdout().Split('\n', StringSplitOptions.RemoveEmptyEntries).Order().ToArray();
             Assert.Equal(["rank 0 of 2: world hello", "rank 1 of 2: world hello"], lines);
             Assert.Equal("", result.ReadStderr());
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    [UnsupportedOSPlatform("windows")]
+    public async Task DefaultOutputNamesCannotBePredictedFromAnEarlierCallsName()
+    {
+        // In a shared working directory another user who sees one call's output file must not be able to plant
+        // a link at the next one's name and have a later call write through it.
+        string dir = TestPaths.NewTempDirectory();
+        try
+        {
+            var options = new FluxCallOptions { Runtime = fixture.Runtime, WorkingDirectory = dir };
+            FluxCommandResult first = await CommandApps.GreetAsync("one", options);
+            string victim = Path.Combine(dir, "victim");
+            File.WriteAllText(victim, "");
+            var planted = new HashSet<string>();
+            string name = Path.GetFileNameWithoutExtension(first.StdoutPath);
+            var match = System.Text.RegularExpressions.Regex.Match(name, @"^(.*-)(\d+)$");
+            if (match.Success)
+            {
+                long call = long.Parse(match.Groups[2].Value);
+                for (long next = call + 1; next <= call + 200; next++)
+                {
+                    string path = Path.Combine(dir, match.Groups[1].Value + next + ".out");
+                    File.CreateSymbolicLink(path, victim);
+                    planted.Add(path);
+                }
+            }
+            FluxCommandResult second = await CommandApps.GreetAsync("two", options);
+            Assert.DoesNotContain(second.StdoutPath, planted);
+            Assert.Equal("", File.ReadAllText(victim));
+            Assert.Contains("two hello", second.ReadStdout());
         }
         finally
         {

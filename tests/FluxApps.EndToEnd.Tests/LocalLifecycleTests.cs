@@ -158,6 +158,52 @@ public sealed class LocalLifecycleTests
         var over = await Assert.ThrowsAsync<InvalidOperationException>(() => running.SetUrgencyAsync(16));
         Assert.Contains("Inactive", over.Message);
     }
+
+    [Fact]
+    public async Task CallsWithoutAJobOfTheirOwnSayWhyTheirUrgencyCannotChange()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        await using var rt = await FluxAppsRuntime.StartAsync(new FluxAppsOptions
+        {
+            Backend = FluxBackend.Local,
+            LocalCores = Cores,
+            WorkingDirectory = TestPaths.WorkRoot,
+            CheckpointDirectory = Path.Combine(dir, "checkpoints"),
+            Pools = [new FluxPoolOptions { Name = "p", MaxWorkers = 1 }],
+        });
+        try
+        {
+            // A pooled call: the pool orders its calls itself.
+            var pooled = Library.SleepAsync(2_000, new FluxCallOptions { Runtime = rt, Pool = "p" });
+            var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => pooled.SetUrgencyAsync(20));
+            Assert.Contains("runs in pool p", ex.Message);
+            Assert.DoesNotContain("not submitted yet", ex.Message);
+
+            // A call served by an identical one that is running: it has no job at all.
+            var options = new FluxCallOptions { Runtime = rt };
+            var leader = CachedApps.SquareAsync(Path.Combine(dir, "runs"), 7, 1500, options);
+            var follower = CachedApps.SquareAsync(Path.Combine(dir, "runs"), 7, 1500, options);
+            ex = await Assert.ThrowsAsync<InvalidOperationException>(() => follower.SetUrgencyAsync(20));
+            Assert.Contains("identical call", ex.Message);
+
+            // A call between two attempts: asked from the retry event itself, so it is surely in the wait.
+            var retried = RetryApps.FailTimesAsync(Path.Combine(dir, "retried"), 1, "exit", options);
+            var duringWait = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
+            retried.JobEvent += (_, e) => { if (e.Name == "retry") duringWait.TrySetResult(retried.SetUrgencyAsync(20)); };
+            ex = await Assert.ThrowsAsync<InvalidOperationException>(async () => await await duringWait.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains("to be retried", ex.Message);
+            Assert.DoesNotContain("Inactive", ex.Message); // not the failed attempt's job
+
+            Assert.Equal(2, await retried);
+            Assert.Equal(49, await leader);
+            Assert.Equal(49, await follower);
+            await pooled;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
 
 internal static class Wait

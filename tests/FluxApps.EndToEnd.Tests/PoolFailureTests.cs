@@ -79,6 +79,19 @@ public sealed class PoolFailureTests
     }
 
     [Fact]
+    public async Task CallsRefusedTogetherWhenWorkersCannotStartEachGetAnExceptionOfTheirOwn()
+    {
+        await using var rt = await StartAsync(new FluxPoolOptions { Name = "p", MaxWorkers = 1 });
+        for (int index = 1; index <= 3; index++) BlockWorkerDirectory(rt, index);
+        var calls = new[] { Library.AddAsync(1, 1, In(rt)), Library.AddAsync(2, 2, In(rt)) };
+        var failures = new List<FluxJobException>();
+        foreach (var call in calls) failures.Add(await Assert.ThrowsAsync<FluxJobException>(async () => await call.AsTask().WaitAsync(s_bound)));
+        Assert.All(failures, f => Assert.Equal(FluxJobFailureKind.BackendFailure, f.Kind));
+        Assert.NotSame(failures[0], failures[1]); // a retry of one sets EarlierFailures on its own exception alone
+        Assert.Equal(failures[0].Message, failures[1].Message);
+    }
+
+    [Fact]
     public async Task AnArgumentLargerThanAFrameTravelsThroughAFileAndTheWorkerKeepsServing()
     {
         await using var rt = await StartAsync(new FluxPoolOptions { Name = "p", MaxWorkers = 1 });

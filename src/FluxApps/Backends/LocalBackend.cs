@@ -140,6 +140,7 @@ internal sealed class LocalBackend : IJobBackend
         if (unsatisfiable is not null)
         {
             job.State = LocalJobState.Done;
+            request.Future.RefuseUrgency($"(job {request.Id}) can never run here ({unsatisfiable}): it does not wait in the queue");
             request.Future.AddEvent("exception", "type=alloc severity=0 " + unsatisfiable);
             Report(job, new JobOutcome.Failed(new FluxJobException(
                 $"{request.App.DisplayName} (job {request.Id}) can never run here: {unsatisfiable}.",

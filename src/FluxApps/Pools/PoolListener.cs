@@ -64,24 +64,46 @@ internal sealed partial class PoolListener : IPoolTransport
         [WorkerVariable] = worker.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    private async Task AcceptAsync()
+    private Task AcceptAsync() =>
+        AcceptLoopAsync(token => _socket.AcceptAsync(token), peer => _ = Task.Run(() => HandshakeAsync(peer)), _stop.Token);
+
+    /// <summary>The longest pause after a failed accept.</summary>
+    internal static readonly TimeSpan MaxAcceptPause = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Accepts connections until <paramref name="stop"/>. A failed accept (out of file descriptors: EMFILE, ENFILE)
+    /// fails again at once while the cause lasts, so each failure in a row waits longer (1 ms, doubling, up to
+    /// <see cref="MaxAcceptPause"/>) instead of spinning a core; the first success resets the wait.
+    /// </summary>
+    internal static async Task AcceptLoopAsync(Func<CancellationToken, ValueTask<Socket>> accept, Action<Socket> accepted, CancellationToken stop)
     {
-        while (!_stop.IsCancellationRequested)
+        var pause = TimeSpan.Zero;
+        while (!stop.IsCancellationRequested)
         {
             Socket peer;
             try
             {
-                peer = await _socket.AcceptAsync(_stop.Token).ConfigureAwait(false);
+                peer = await accept(stop).ConfigureAwait(false);
             }
-            catch (Exception) when (_stop.IsCancellationRequested)
+            catch (Exception) when (stop.IsCancellationRequested)
             {
                 return;
             }
             catch (SocketException)
             {
+                pause = pause == TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, MaxAcceptPause.Ticks));
+                try
+                {
+                    await Task.Delay(pause, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
                 continue;
             }
-            _ = Task.Run(() => HandshakeAsync(peer));
+            pause = TimeSpan.Zero;
+            accepted(peer);
         }
     }
 
@@ -128,11 +150,8 @@ internal sealed partial class PoolListener : IPoolTransport
         int length = peer.GetRawSocketOption(SolSocket, SoPeerCred, credentials);
         if (length < 12) return false;
         uint uid = BinaryPrimitives.ReadUInt32LittleEndian(credentials[4..]);
-        return uid == GetEffectiveUserId();
+        return uid == Runtime.PosixFiles.EffectiveUserId;
     }
-
-    [LibraryImport("libc", EntryPoint = "geteuid")]
-    private static partial uint GetEffectiveUserId();
 
     /// <summary>Writes a worker's Hello frame: its index, the secret and its pid.</summary>
     public static byte[] BuildHello(long worker, ReadOnlySpan<byte> secret, int pid)

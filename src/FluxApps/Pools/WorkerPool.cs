@@ -94,6 +94,7 @@ internal sealed class WorkerPool
     /// <param name="keepDirectory">Where to keep the call's files (<see cref="FluxCallOptions.KeepFiles"/>), or null.</param>
     public void Submit(FluxFuture future, ReadOnlySpan<byte> arguments, JobResources resources, string? keepDirectory = null)
     {
+        future.RefuseUrgency($"runs in pool {Settings.Name}, which hands its calls to its workers first-fit in submission order: a pooled call is not a job of its own");
         var built = Payload.BuildArguments(future.App, arguments).WrittenSpan;
         if (keepDirectory is not null) KeepFile(future, keepDirectory, Payload.ArgumentsFile, built);
         byte[]? payload = null;
@@ -585,7 +586,7 @@ internal sealed class WorkerPool
             foreach (var call in refused)
             {
                 Forget(call);
-                call.Future.TrySetException(startFailure!);
+                call.Future.TrySetException(startFailure!.Copy()); // each future its own instance: a retry sets EarlierFailures on it
             }
         }
         Dispatch();

@@ -140,13 +140,14 @@ internal sealed class CheckpointStore
 
     /// <summary>
     /// Stores a result: temporary file (0600) in the entry's directory, flushed to disk, renamed over the
-    /// entry. Returns false when it could not be stored (the call still has its result; only the entry is lost).
+    /// entry, and the directory flushed so the rename survives a crash. Returns false when it could not be stored (the call still has its result; only the entry is lost).
     /// </summary>
     public bool Write(Key key, ReadOnlySpan<byte> result)
     {
         string temporary = Path.Combine(key.AppDirectory, TemporaryPrefix + Guid.NewGuid().ToString("N"));
         try
         {
+            bool newAppDirectory = !System.IO.Directory.Exists(key.AppDirectory);
             RunDirectories.CreatePrivateDirectory(Directory);
             RunDirectories.CreatePrivateDirectory(key.AppDirectory);
             var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
@@ -157,6 +158,9 @@ internal sealed class CheckpointStore
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temporary, key.EntryPath, overwrite: true);
+            // The rename is durable only once the directory holding it is flushed (and, when that directory is new, its parent).
+            PosixFiles.SyncDirectory(key.AppDirectory);
+            if (newAppDirectory) PosixFiles.SyncDirectory(Directory);
             return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -185,6 +189,7 @@ internal sealed class CheckpointStore
                     s_inFlight.TryRemove(new(key.EntryPath, running));
                     continue;
                 }
+                future.RefuseUrgency($"waits for an identical call already running in this process (job {running.Owner.JobId?.ToString() ?? "not yet assigned"}) and has no job of its own; that call's urgency can change");
                 Follow(future, running, runItself);
                 return true;
             }
@@ -220,7 +225,7 @@ internal sealed class CheckpointStore
             var (future, runItself) = ((FluxFuture, Action))state!;
             if (future.IsCompleted) return; // cancelled meanwhile
             if (outcome.IsCanceled) runItself(); // the other caller gave up; this one still wants the result
-            else if (outcome.Exception is { } failed) future.TrySetException(failed.InnerException!);
+            else if (outcome.Exception is { } failed) future.TrySetException(FluxJobException.CopyFor(failed.InnerException!)); // its own instance, not the one the first caller holds
             else if (!future.TrySetCachedResult(outcome.Result, "an identical call in this process")) runItself();
         }, (future, runItself), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }

@@ -129,6 +129,7 @@ internal static class RetryPolicy
             var backoff = new CancellationTokenSource();
             // Cancelling the call while it waits ends the wait, and the call, at once.
             _future.SetCancelAction(() => backoff.Cancel());
+            _future.RefuseUrgency($"waits {delay.TotalMilliseconds:0} ms to be retried (attempt {retry + 1} of {_retries + 1}): its next job is not submitted yet");
             _future.SetState(FluxJobState.New);
             _future.AddEvent("retry", string.Create(CultureInfo.InvariantCulture,
                 $"attempt {retry + 1} of {_retries + 1} in {delay.TotalMilliseconds:0} ms after {Describe(failure)}"));

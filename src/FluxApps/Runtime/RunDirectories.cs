@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using System.IO;
+using System.Security.Cryptography;
 using System.Text;
 using System.Threading;
 
@@ -29,22 +30,54 @@ internal sealed class RunDirectories
     /// </summary>
     public static RunDirectories Create(string? requested, bool memoryBacked)
     {
-        string name = $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
+        string name = $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant()}";
         string? root = requested ?? Environment.GetEnvironmentVariable("FLUXAPPS_WORKDIR");
         if (root is null && memoryBacked && MemoryBackedDirectory() is { } memory)
         {
             // Local workers share this machine's memory: their files need not reach a disk. The
             // directory sits directly in the shared tmpfs (sticky, so no one else can remove it),
-            // private to the user, with an unguessable name.
+            // private to the user, with an unguessable name, and new: one planted there is refused.
             string dir = Path.Combine(memory, "fluxapps-" + name);
-            CreatePrivateDirectory(dir);
+            CreateNewPrivateDirectory(dir);
             return new RunDirectories(dir);
         }
+        bool ownRoot = root is null;
         root ??= Path.Combine(HomeDirectory(), ".fluxapps", "runs");
         CreatePrivateDirectory(root);
+        CheckRoot(root, ownRoot);
         string runDir = Path.Combine(root, name);
-        CreatePrivateDirectory(runDir);
+        CreateNewPrivateDirectory(runDir);
         return new RunDirectories(runDir);
+    }
+
+    /// <summary>
+    /// Refuses a root for run directories in which someone else could move or replace them: writable by other
+    /// users without the sticky bit (as <c>/tmp</c> has); the default root, under the home directory, must also be
+    /// the user's own and writable by nobody else. A shared root the user chose (a project directory, <c>/tmp</c>)
+    /// may belong to someone else: the run directory inside it is new and private either way.
+    /// </summary>
+    internal static void CheckRoot(string root, bool ownRoot)
+    {
+        if (!OperatingSystem.IsLinux() || PosixFiles.Stat(root, followLinks: true) is not var (owner, mode)) return;
+        const uint GroupWrite = 0x10, OthersWrite = 0x2;
+        bool sticky = (mode & PosixFiles.Sticky) != 0;
+        string? problem = null;
+        if ((mode & PosixFiles.TypeMask) != PosixFiles.Directory) problem = "is not a directory";
+        else if ((mode & OthersWrite) != 0 && !sticky) problem = "is writable by every user and has no sticky bit";
+        else if (ownRoot && owner != PosixFiles.EffectiveUserId) problem = $"belongs to user id {owner}, not to this user ({PosixFiles.EffectiveUserId})";
+        else if (ownRoot && (mode & GroupWrite) != 0 && !sticky) problem = "is writable by its group";
+        if (problem is null) return;
+        throw new IOException(
+            $"the root for run directories {root} (mode {Convert.ToString(mode & 0xFFF, 8)}) {problem}: others could move or replace this runtime's files there. " +
+            "Choose another with FluxAppsOptions.WorkingDirectory or FLUXAPPS_WORKDIR, or make it private (chmod 700).");
+    }
+
+    /// <summary>Creates a private directory under a name that must be new (Linux: an exclusive <c>mkdir</c>); throws naming it when the name is taken.</summary>
+    internal static void CreateNewPrivateDirectory(string path)
+    {
+        if (OperatingSystem.IsLinux()) PosixFiles.MakeNewDirectory(path);
+        else if (Directory.Exists(path) || File.Exists(path)) throw new IOException($"{path} already exists: a run directory must be new, and something already has its name");
+        else CreatePrivateDirectory(path);
     }
 
     /// <summary>The next call's number and the path of its directory (created with its payload, by the submitter).</summary>
@@ -55,15 +88,17 @@ internal sealed class RunDirectories
     }
 
     /// <summary>
-    /// A command's output files, defaulting to <c>&lt;name&gt;-&lt;time&gt;-&lt;pid&gt;-&lt;call&gt;.out/.err</c>
-    /// in the job's working directory: they are the command's results and outlive the call.
+    /// A command's output files, defaulting to <c>&lt;name&gt;-&lt;time&gt;-&lt;pid&gt;-&lt;call&gt;-&lt;random&gt;.out/.err</c>
+    /// in the job's working directory: they are the command's results and outlive the call. The random part
+    /// makes each name unguessable, so nobody who sees one in a shared directory can plant a link at the next.
     /// </summary>
     public static FluxCommand WithOutputPaths(FluxCommand command, string workingDirectory, string jobName, long call)
     {
         if (command.StdoutPath is not null && command.StderrPath is not null) return command;
         var safe = new StringBuilder(jobName.Length);
         foreach (char c in jobName) safe.Append(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_');
-        string stem = Path.Combine(workingDirectory, $"{safe}-{s_processStamp}-{call}");
+        string random = Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant();
+        string stem = Path.Combine(workingDirectory, $"{safe}-{s_processStamp}-{call}-{random}");
         return new FluxCommand(command.Program, [.. command.Arguments])
         {
             Environment = command.Environment,
