@@ -132,6 +132,58 @@ public sealed class LifecycleTests
     }
 
     [SkippableFact]
+    public async Task AStoppedBrokerFailsPendingCallsWithinFifteenSeconds()
+    {
+        // SIGSTOP keeps the socket open: nothing but a liveness check can tell the broker no longer answers.
+        FluxAvailability.SkipIfAbsent();
+        var rt = await StartPrivate();
+        var backend = BackendOf(rt);
+        int broker = backend.Connection.BrokerPid!.Value;
+        try
+        {
+            var running = Library.SleepAsync(60_000, new FluxCallOptions { Runtime = rt });
+            var queued = Library.SleepAsync(60_000, new FluxCallOptions { Runtime = rt, Cpus = Environment.ProcessorCount });
+            await Wait.ForEvent(running, "start");
+            await queued.Submitted;
+            Assert.Equal(0, Kill(broker, 19)); // SIGSTOP
+            var clock = Stopwatch.StartNew();
+            foreach (var pending in new FluxFuture[] { running, queued })
+            {
+                var ex = await Assert.ThrowsAsync<FluxJobException>(async () => await pending.AsTask().WaitAsync(TimeSpan.FromSeconds(60)));
+                Assert.Equal(FluxJobFailureKind.BackendFailure, ex.Kind);
+                Assert.Contains("did not answer a ping", ex.Message);
+            }
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"failing the pending calls of a stopped broker took {clock.Elapsed}");
+            var later = Library.AddAsync(1, 2, new FluxCallOptions { Runtime = rt });
+            Assert.Equal(FluxJobFailureKind.BackendFailure,
+                (await Assert.ThrowsAsync<FluxJobException>(async () => await later.AsTask().WaitAsync(TimeSpan.FromSeconds(10)))).Kind);
+        }
+        finally
+        {
+            Kill(broker, 18); // SIGCONT: the instance can be shut down
+            await rt.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(90));
+        }
+    }
+
+    [SkippableFact]
+    public async Task ASubmitRefusedBecauseIngestIsGoneIsABackendFailureThatRetriesTryAgain()
+    {
+        // What a broker on its way down answers (its job-ingest module unloaded): ENOSYS, a backend failure, not a refusal of the job.
+        FluxAvailability.SkipIfAbsent();
+        await using var rt = await StartPrivate();
+        Assert.Equal(3, await Library.AddAsync(1, 2, new FluxCallOptions { Runtime = rt }));
+        await FluxCli.RunAsync(rt.FluxUri!, "module", "remove", "job-ingest");
+        var call = Library.AddAsync(1, 2, new FluxCallOptions { Runtime = rt, Retries = 1 });
+        var ex = await Assert.ThrowsAsync<FluxJobException>(async () => await call.AsTask().WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(FluxJobFailureKind.BackendFailure, ex.Kind);
+        Assert.Equal(2, call.Attempts); // retried, as a failure of the backend is
+        Assert.Single(ex.EarlierFailures);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
+
+    [SkippableFact]
     public async Task KillingTheBrokerOfAnIdleRuntimeFailsTheNextCallFast()
     {
         FluxAvailability.SkipIfAbsent();

@@ -13,6 +13,9 @@ namespace FluxApps.Backends.Flux;
 /// threads hand work over with <see cref="Post"/>, which wakes the reactor through an eventfd.
 /// When the connection breaks (the broker died, the socket closed) the reactor stops with an error;
 /// <see cref="Closing"/> then runs with the reason, and every later <see cref="Post"/> is refused.
+/// A broker that stops answering without closing the socket (stopped, hung, its node unreachable: TCP
+/// would take many minutes to tell) is found by a ping every <see cref="PingInterval"/>: no reply within
+/// <see cref="PingTimeout"/> fails the connection the same way.
 /// </summary>
 internal sealed class FluxConnection
 {
@@ -24,6 +27,8 @@ internal sealed class FluxConnection
     private nint _h;
     private nint _reactor;
     private nint _wakeWatcher;
+    private nint _pingTimer;
+    private nint _pingFuture;
     private int _eventFd = -1;
     private GCHandle _self;
     private bool _stopRequested;
@@ -36,6 +41,22 @@ internal sealed class FluxConnection
         Uri = uri;
         _thread = new Thread(ThreadMain) { IsBackground = true, Name = "FluxApps reactor " + uri };
     }
+
+    /// <summary>How often the broker is pinged while connected.</summary>
+    public static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(2);
+
+    /// <summary>Environment variable: seconds a ping may wait for its reply (default 10; 0 turns the check off).</summary>
+    public const string PingTimeoutVariable = "FLUXAPPS_FLUX_PING_TIMEOUT";
+
+    /// <summary>
+    /// How long a ping may go unanswered before the broker counts as gone: <c>FLUXAPPS_FLUX_PING_TIMEOUT</c> seconds,
+    /// else 10 s (a broker's ping handler answers in microseconds even under load); zero when the check is off.
+    /// </summary>
+    public static TimeSpan PingTimeout { get; } =
+        double.TryParse(Environment.GetEnvironmentVariable(PingTimeoutVariable), System.Globalization.NumberStyles.Float,
+            System.Globalization.CultureInfo.InvariantCulture, out double seconds) && seconds >= 0 && double.IsFinite(seconds)
+            ? TimeSpan.FromSeconds(seconds)
+            : TimeSpan.FromSeconds(10);
 
     /// <summary>The URI connected to.</summary>
     public string Uri { get; }
@@ -154,6 +175,13 @@ internal sealed class FluxConnection
         _wakeWatcher = FluxNative.flux_fd_watcher_create(_reactor, _eventFd, FluxNative.FLUX_POLLIN, &OnWake, GCHandle.ToIntPtr(_self));
         if (_wakeWatcher == 0) throw new FluxConnectionException($"flux_fd_watcher_create failed: {Errno.Describe(Errno.Last())}.");
         FluxNative.flux_watcher_start(_wakeWatcher);
+        if (PingTimeout > TimeSpan.Zero)
+        {
+            double every = PingInterval.TotalSeconds;
+            _pingTimer = FluxNative.flux_timer_watcher_create(_reactor, every, every, &OnPingTimer, GCHandle.ToIntPtr(_self));
+            if (_pingTimer == 0) throw new FluxConnectionException($"flux_timer_watcher_create failed: {Errno.Describe(Errno.Last())}.");
+            FluxNative.flux_watcher_start(_pingTimer);
+        }
         Size = Attr("size");
         Version = Attr("version");
         BrokerPid = int.TryParse(Attr("broker.pid"), out int pid) ? pid : null;
@@ -195,6 +223,17 @@ internal sealed class FluxConnection
 
     private void Cleanup()
     {
+        if (_pingTimer != 0)
+        {
+            FluxNative.flux_watcher_stop(_pingTimer);
+            FluxNative.flux_watcher_destroy(_pingTimer);
+            _pingTimer = 0;
+        }
+        if (_pingFuture != 0)
+        {
+            FluxNative.flux_future_destroy(_pingFuture);
+            _pingFuture = 0;
+        }
         if (_wakeWatcher != 0)
         {
             FluxNative.flux_watcher_stop(_wakeWatcher);
@@ -261,6 +300,36 @@ internal sealed class FluxConnection
                 // A bug in a work item must not take the reactor down with it.
                 Console.Error.WriteLine("FluxApps: unexpected error on the Flux reactor thread: " + ex);
             }
+        }
+    }
+
+    /// <summary>Sends a ping unless one is still out (its own timeout then decides).</summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    private static unsafe void OnPingTimer(nint reactor, nint watcher, int revents, nint arg)
+    {
+        if (GCHandle.FromIntPtr(arg).Target is not FluxConnection self || self._pingFuture != 0) return;
+        nint f = FluxNative.flux_rpc(self._h, "broker.ping", "{}", FluxNative.FLUX_NODEID_ANY, 0);
+        if (f == 0) return; // a broken socket stops the reactor by itself
+        if (FluxNative.flux_future_then(f, PingTimeout.TotalSeconds, &OnPingReply, arg) < 0)
+        {
+            FluxNative.flux_future_destroy(f);
+            return;
+        }
+        self._pingFuture = f;
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    private static unsafe void OnPingReply(nint f, nint arg)
+    {
+        if (GCHandle.FromIntPtr(arg).Target is not FluxConnection self) return;
+        int rc = FluxNative.flux_future_get(f, null);
+        int errno = rc < 0 ? Errno.Last() : 0;
+        FluxNative.flux_future_destroy(f);
+        self._pingFuture = 0;
+        if (errno == FluxNative.ETIMEDOUT)
+        {
+            self.Fail(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"lost the connection to the Flux instance at {self.Uri}: its broker did not answer a ping within {PingTimeout.TotalSeconds:0.#} s (stopped, hung, or its node unreachable; {PingTimeoutVariable} sets the wait)"));
         }
     }
 

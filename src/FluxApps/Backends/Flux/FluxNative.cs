@@ -22,6 +22,7 @@ internal static unsafe partial class FluxNative
     public const int ECONNRESET = 104;
     public const int ENOTCONN = 107;
     public const int EHOSTUNREACH = 113;
+    public const int ETIMEDOUT = 110;
 
     /// <summary>Errors with which a request fails when the broker it went to is gone.</summary>
     public static bool IsConnectionLoss(int errno) => errno is EPIPE or ECONNRESET or ENOTCONN or EHOSTUNREACH;
@@ -79,6 +80,10 @@ internal static unsafe partial class FluxNative
 
     [LibraryImport(Library, SetLastError = true)]
     public static partial nint flux_fd_watcher_create(nint r, int fd, int events,
+        delegate* unmanaged[Cdecl]<nint, nint, int, nint, void> callback, nint arg);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial nint flux_timer_watcher_create(nint r, double after, double repeat,
         delegate* unmanaged[Cdecl]<nint, nint, int, nint, void> callback, nint arg);
 
     [LibraryImport(Library)]
@@ -179,6 +184,9 @@ internal static unsafe partial class FluxNative
 
     [LibraryImport(Library, SetLastError = true)]
     public static partial int flux_respond_error(nint h, nint request, int errnum, byte* errstr);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial nint flux_rpc(nint h, string topic, string? payload, uint nodeid, int flags);
 
     [LibraryImport(Library, SetLastError = true)]
     public static partial nint flux_rpc_raw(nint h, byte* topic, void* data, nuint len, uint nodeid, int flags);
