@@ -353,6 +353,7 @@ internal sealed class WorkerPool
             RetireIfOnlyAbandonedLocked(worker);
         }
         string? unreadable = null;
+        FileSystemStall.Wait();
         if (payloadFile is not null)
         {
             // A payload too large for a frame: the worker left it in a file of its own directory (only such a file is read).

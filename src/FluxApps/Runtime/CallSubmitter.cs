@@ -156,6 +156,7 @@ internal sealed class CallSubmitter
     private void Complete(JobRequest job, JobOutcome outcome, bool keepFiles)
     {
         var future = job.Future;
+        FileSystemStall.Wait();
         Action settle = JobOutcomeReader.Read(job, outcome);
         // Files go before the future completes, so a caller that awaited it finds them gone.
         future.SetState(FluxJobState.Inactive);

@@ -34,6 +34,7 @@ internal sealed class FluxJobBackend : IJobBackend
     private int _outstandingCancels;
     private TaskCompletionSource? _drained;
     private int _disposed;
+    private int _reportsInFlight;
     private volatile FluxPoolTransport? _poolTransport;
 
     // The instance owner's jobs go pre-signed with mechanism "none" (what libflux itself does for the
@@ -544,9 +545,33 @@ internal sealed class FluxJobBackend : IJobBackend
     {
         if (Interlocked.Exchange(ref fj.CompletedFlag, 1) != 0) return;
         _jobs.TryRemove(fj.Request, out _);
+        if (!_session.Connection.OnReactorThread)
+        {
+            Report(fj.Request, outcome);
+            return;
+        }
+        // Reading the result, removing the job's files and storing a checkpoint touch the file system: never on the
+        // reactor, whose every job's events, submits and pings would wait behind a slow one.
+        Interlocked.Increment(ref _reportsInFlight);
+        ThreadPool.UnsafeQueueUserWorkItem(static state =>
+        {
+            var (backend, request, outcome) = state;
+            try
+            {
+                Report(request, outcome);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref backend._reportsInFlight);
+            }
+        }, (this, fj.Request, outcome), preferLocal: false);
+    }
+
+    private static void Report(JobRequest request, JobOutcome outcome)
+    {
         try
         {
-            fj.Request.Completed?.Invoke(fj.Request, outcome);
+            request.Completed?.Invoke(request, outcome);
         }
         catch (Exception ex)
         {
@@ -603,6 +628,8 @@ internal sealed class FluxJobBackend : IJobBackend
         await _session.DisposeAsync().ConfigureAwait(false);
         // Anything still unsettled (a closed connection settles all) completes as cancelled.
         foreach (var fj in _jobs.Values) Complete(fj, new JobOutcome.Cancelled());
+        // Ends reported on the reactor settle on the thread pool: the runtime settles what is left only after them.
+        while (Volatile.Read(ref _reportsInFlight) > 0) await Task.Delay(1).ConfigureAwait(false);
     }
 
     /// <summary>One <see cref="FluxFuture.SetUrgencyAsync"/> call on its way to the job manager; its task always completes.</summary>

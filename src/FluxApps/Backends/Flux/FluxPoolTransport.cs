@@ -288,6 +288,8 @@ internal sealed class FluxPoolChannel : IPoolChannel
     private readonly FluxPoolTransport _transport;
     private int _closed;
 
+    private readonly Runtime.SerialWork _settling = new();
+
     public FluxPoolChannel(FluxPoolTransport transport, string service, uint rank)
     {
         _transport = transport;
@@ -334,11 +336,14 @@ internal sealed class FluxPoolChannel : IPoolChannel
         return posted;
     }
 
-    /// <summary>A call's response arrived (reactor thread).</summary>
+    /// <summary>
+    /// A call's response arrived (reactor thread). It is settled off the reactor (a big result is read from a file,
+    /// a checkpoint written and flushed), in order with the channel's end.
+    /// </summary>
     internal void Received(long id, byte[] body)
     {
         if (Volatile.Read(ref _closed) != 0) return;
-        FrameReceived?.Invoke(PoolFrames.Kind.Done, id, new ReadOnlySequence<byte>(body));
+        _settling.Post(() => FrameReceived?.Invoke(PoolFrames.Kind.Done, id, new ReadOnlySequence<byte>(body)));
     }
 
     public Task FinishSendingAsync() => Task.CompletedTask;
@@ -347,7 +352,7 @@ internal sealed class FluxPoolChannel : IPoolChannel
     public void Close(Exception? reason)
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
-        Closed?.Invoke(reason);
+        _settling.Post(() => Closed?.Invoke(reason)); // after the results that arrived before the end
     }
 
     internal void FreeTopic()
