@@ -21,6 +21,9 @@ namespace FluxApps.Worker;
 internal static class PoolWorkerHost
 {
     private static readonly ConcurrentDictionary<long, CancellationTokenSource> s_running = new();
+
+    /// <summary>The calls running now, by id, with their token sources (a returning call removes, then disposes its own).</summary>
+    internal static ConcurrentDictionary<long, CancellationTokenSource> Running => s_running;
     private static readonly TaskCompletionSource<int> s_exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private static IPoolChannel? s_connection;
     private static int[] s_gpus = Array.Empty<int>();
@@ -93,7 +96,7 @@ internal static class PoolWorkerHost
         return new PoolConnection(socket);
     }
 
-    private static void OnFrame(PoolFrames.Kind kind, long id, ReadOnlySequence<byte> body)
+    internal static void OnFrame(PoolFrames.Kind kind, long id, ReadOnlySequence<byte> body)
     {
         switch (kind)
         {
