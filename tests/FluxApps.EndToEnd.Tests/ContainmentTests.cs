@@ -228,6 +228,26 @@ public sealed class ContainmentTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task AClientKilledWithSigkillTakesItsJobsRanksWithIt()
+    {
+        // A SIGKILLed client cannot end its jobs: each worker rank watches it and ends itself (and what it started).
+        using var client = ChildClient.Start("sleep", TestPaths.WorkRoot);
+        await ChildClient.WaitForLine(client, "running", TimeSpan.FromMinutes(2));
+        var ranks = ChildrenOf(client.Id).Select(pid => WatchedProcess.Of(pid)).OfType<WatchedProcess>().ToList();
+        try
+        {
+            Assert.NotEmpty(ranks);
+            client.Kill(); // SIGKILL
+            await client.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            foreach (var rank in ranks) await rank.AssertGone("its client was killed with SIGKILL");
+        }
+        finally
+        {
+            foreach (var rank in ranks) rank.KillIfAlive();
+        }
+    }
+
     /// <summary>The processes whose parent is <paramref name="parent"/>, from /proc.</summary>
     private static List<int> ChildrenOf(int parent)
     {

@@ -334,6 +334,8 @@ internal sealed class LocalBackend : IJobBackend
     /// What a rank's environment changes from the caller's, in order (later entries win, null removes):
     /// Flux's job and task variables, the cores and GPUs it holds, then the call's own variables.
     /// </summary>
+    private static readonly string s_clientPid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+
     private void RankEnvironment(List<KeyValuePair<string, string?>> env, JobRequest request, int rank, int[] cpus, string? visibleGpus)
     {
         var r = request.Resources;
@@ -349,6 +351,7 @@ internal sealed class LocalBackend : IJobBackend
         string rankText = rank.ToString(CultureInfo.InvariantCulture);
         env.Add(new("FLUX_TASK_RANK", rankText));
         env.Add(new("FLUX_TASK_LOCAL_ID", rankText));
+        env.Add(new(Worker.ClientWatch.Variable, s_clientPid)); // a worker rank ends with this process (a SIGKILLed client cannot end it)
         env.Add(new("FLUXAPPS_CORES", cpus.Length == 1 ? cpus[0].ToString(CultureInfo.InvariantCulture) : string.Join(',', cpus)));
         if (visibleGpus is not null) env.Add(new("CUDA_VISIBLE_DEVICES", visibleGpus));
         if (request.Environment is not null) env.AddRange(request.Environment);

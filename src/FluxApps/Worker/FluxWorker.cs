@@ -112,6 +112,7 @@ public static class FluxWorker
     public static int Run(string? jobDirectory)
     {
         StandardStreams.RedirectFromEnvironment();
+        ClientWatch.Start();
         int rank = ParseNonNegative(Environment.GetEnvironmentVariable("FLUX_TASK_RANK"), 0);
         if (string.IsNullOrEmpty(jobDirectory))
         {
