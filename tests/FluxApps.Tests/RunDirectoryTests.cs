@@ -70,6 +70,50 @@ public sealed class RunDirectoryTests : IDisposable
         }
     }
 
+    [Fact]
+    public void RunDirectoriesOfDeadProcessesOfThisMachineAreRemovedAtTheNextStartAndNothingElse()
+    {
+        const int NeverAPid = 99_999_999; // above any pid_max
+        string host = RunDirectories.HostLabel;
+        string Make(string name, bool keep = false)
+        {
+            string dir = Path.Combine(_dir, name);
+            Directory.CreateDirectory(Path.Combine(dir, "c1"));
+            File.WriteAllText(Path.Combine(dir, "c1", "args.bin"), "x");
+            if (keep) File.WriteAllText(Path.Combine(dir, RunDirectories.KeepMarker), "");
+            return dir;
+        }
+        string abandoned = Make($"20261208-010203-{host}-{NeverAPid}-0123456789abcdef");
+        string live = Make($"20261208-010203-{host}-{Environment.ProcessId}-0123456789abcdef");
+        string otherMachine = Make($"20261208-010203-{host}x-{NeverAPid}-0123456789abcdef");
+        string kept = Make($"20261208-010203-{host}-{NeverAPid}-fedcba9876543210", keep: true);
+        string unrelated = Make($"notes-{host}-{NeverAPid}-x");
+
+        RunDirectories.RemoveAbandonedRuns(_dir, "");
+
+        Assert.False(Directory.Exists(abandoned));
+        Assert.True(Directory.Exists(live));
+        Assert.True(Directory.Exists(otherMachine));
+        Assert.True(Directory.Exists(kept));
+        Assert.True(Directory.Exists(unrelated));
+    }
+
+    [Fact]
+    public async Task ARuntimeStartedInARootRemovesWhatAKilledRuntimeLeftThere()
+    {
+        string root = Path.Combine(_dir, "root");
+        Directory.CreateDirectory(root);
+        string left = Path.Combine(root, $"20261208-010203-{RunDirectories.HostLabel}-99999999-0123456789abcdef");
+        Directory.CreateDirectory(Path.Combine(left, "c7"));
+        await using (var rt = await FluxAppsRuntime.StartAsync(new FluxAppsOptions { Backend = FluxBackend.Local, WorkingDirectory = root }))
+        {
+            Assert.False(Directory.Exists(left));
+            Assert.StartsWith(root, rt.WorkingDirectory);
+            Assert.Contains($"-{RunDirectories.HostLabel}-{Environment.ProcessId}-", rt.WorkingDirectory);
+        }
+        Assert.Empty(Directory.EnumerateFileSystemEntries(root));
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "chown")]
     private static extern int Chown(string path, uint owner, uint group);
 }

@@ -56,7 +56,7 @@ internal static class BackendSelection
         FluxBackend kind = Choose(options);
         if (kind == FluxBackend.Local)
         {
-            var directories = RunDirectories.Create(options.WorkingDirectory, memoryBacked: true);
+            var directories = RunDirectories.Create(options.WorkingDirectory, memoryBacked: true, options.KeepJobFiles);
             var worker = WorkerCommand.Resolve(directories.Root);
             return new StartedBackend(kind, directories, worker, new LocalBackend(options, worker));
         }
@@ -66,7 +66,7 @@ internal static class BackendSelection
         var session = await FluxSession.OpenAsync(options, cancellationToken).ConfigureAwait(false);
         try
         {
-            var directories = RunDirectories.Create(options.WorkingDirectory, memoryBacked: false);
+            var directories = RunDirectories.Create(options.WorkingDirectory, memoryBacked: false, options.KeepJobFiles);
             var worker = WorkerCommand.Resolve(directories.Root);
             return new StartedBackend(kind, directories, worker, new FluxJobBackend(session, worker, options.FluxShellOptions))
             {

@@ -28,26 +28,75 @@ internal sealed class RunDirectories
     /// <paramref name="memoryBacked"/> (the local backend), in <c>$XDG_RUNTIME_DIR</c> or <c>/dev/shm</c>; otherwise
     /// (compute nodes must see it) under <c>~/.fluxapps/runs</c>.
     /// </summary>
-    public static RunDirectories Create(string? requested, bool memoryBacked)
+    public static RunDirectories Create(string? requested, bool memoryBacked, bool keepFiles = false)
     {
-        string name = $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant()}";
+        string name = $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{HostLabel}-{Environment.ProcessId}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant()}";
         string? root = requested ?? Environment.GetEnvironmentVariable("FLUXAPPS_WORKDIR");
+        string dir;
         if (root is null && memoryBacked && MemoryBackedDirectory() is { } memory)
         {
             // Local workers share this machine's memory: their files need not reach a disk. The
             // directory sits directly in the shared tmpfs (sticky, so no one else can remove it),
             // private to the user, with an unguessable name, and new: one planted there is refused.
-            string dir = Path.Combine(memory, "fluxapps-" + name);
-            CreateNewPrivateDirectory(dir);
-            return new RunDirectories(dir);
+            RemoveAbandonedRuns(memory, MemoryPrefix);
+            dir = Path.Combine(memory, MemoryPrefix + name);
         }
-        bool ownRoot = root is null;
-        root ??= Path.Combine(HomeDirectory(), ".fluxapps", "runs");
-        CreatePrivateDirectory(root);
-        CheckRoot(root, ownRoot);
-        string runDir = Path.Combine(root, name);
-        CreateNewPrivateDirectory(runDir);
-        return new RunDirectories(runDir);
+        else
+        {
+            bool ownRoot = root is null;
+            root ??= Path.Combine(HomeDirectory(), ".fluxapps", "runs");
+            CreatePrivateDirectory(root);
+            CheckRoot(root, ownRoot);
+            RemoveAbandonedRuns(root, "");
+            dir = Path.Combine(root, name);
+        }
+        CreateNewPrivateDirectory(dir);
+        if (keepFiles) File.WriteAllBytes(Path.Combine(dir, KeepMarker), []);
+        return new RunDirectories(dir);
+    }
+
+    private const string MemoryPrefix = "fluxapps-";
+
+    /// <summary>In a run directory whose files are kept (<see cref="FluxAppsOptions.KeepJobFiles"/>): it is never removed as abandoned.</summary>
+    internal const string KeepMarker = ".keep";
+
+    /// <summary>This machine's name as it appears in run directory names (letters, digits, '.' and '_'), so runs on a shared home tell their machines apart.</summary>
+    internal static readonly string HostLabel = Label(Environment.MachineName);
+
+    private static string Label(string host)
+    {
+        var label = new StringBuilder(host.Length);
+        foreach (char c in host) label.Append(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' ? c : '_');
+        return label.Length == 0 ? "host" : label.ToString();
+    }
+
+    /// <summary>
+    /// Removes run directories that a process of this machine made and can no longer remove itself: their process
+    /// (named in the directory's name with this machine's name) is gone, killed with SIGKILL or lost with its node,
+    /// and they are this user's and not kept. A directory of another machine, of a live process or of another user is never touched.
+    /// </summary>
+    internal static void RemoveAbandonedRuns(string parent, string prefix)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        string marker = "-" + HostLabel + "-";
+        try
+        {
+            foreach (string dir in Directory.EnumerateDirectories(parent, prefix + "*" + marker + "*"))
+            {
+                string name = Path.GetFileName(dir)[prefix.Length..];
+                int at = name.IndexOf(marker, StringComparison.Ordinal);
+                // <yyyyMMdd>-<HHmmss>-<host>-<pid>-<random>
+                int dash = name.LastIndexOf('-');
+                if (at != 15 || dash <= at + marker.Length) continue;
+                if (!int.TryParse(name.AsSpan(at + marker.Length, dash - at - marker.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
+                if (pid == Environment.ProcessId || Directory.Exists("/proc/" + pid.ToString(CultureInfo.InvariantCulture))) continue;
+                if (PosixFiles.Stat(dir, followLinks: false) is not var (owner, mode) || owner != PosixFiles.EffectiveUserId
+                    || (mode & PosixFiles.TypeMask) != PosixFiles.Directory) continue;
+                if (File.Exists(Path.Combine(dir, KeepMarker))) continue;
+                TryDelete(dir);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
     }
 
     /// <summary>
