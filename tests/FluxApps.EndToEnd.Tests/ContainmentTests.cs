@@ -208,42 +208,31 @@ public sealed class ContainmentTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task AnInterruptOfTheCallerReachesItsRanks()
-    {
+    public Task AnInterruptOfTheCallerReachesItsRanks() =>
         // Ranks lead sessions of their own, so a terminal's Ctrl+C no longer reaches them directly: the caller passes it on.
+        AssertRanksEndWithTheirCaller(client => Assert.Equal(0, LibC.kill(client.Id, 2)), "its caller was interrupted"); // SIGINT
+
+    [Fact]
+    public Task AClientKilledWithSigkillTakesItsJobsRanksWithIt() =>
+        // A SIGKILLed client cannot end its jobs: each worker rank watches it and ends itself (and what it started).
+        AssertRanksEndWithTheirCaller(client => client.Kill(), "its client was killed with SIGKILL"); // SIGKILL
+
+    /// <summary>Starts a child client with one long call, ends the client with <paramref name="end"/>, and checks that its ranks go too.</summary>
+    private static async Task AssertRanksEndWithTheirCaller(Action<System.Diagnostics.Process> end, string when)
+    {
         using var client = ChildClient.Start("sleep", TestPaths.WorkRoot);
         await ChildClient.WaitForLine(client, "running", TimeSpan.FromMinutes(2));
         var ranks = ChildrenOf(client.Id).Select(pid => WatchedProcess.Of(pid)).OfType<WatchedProcess>().ToList();
         try
         {
             Assert.NotEmpty(ranks);
-            Assert.Equal(0, LibC.kill(client.Id, 2)); // SIGINT
+            end(client);
             await client.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-            foreach (var rank in ranks) await rank.AssertGone("its caller was interrupted");
+            foreach (var rank in ranks) await rank.AssertGone(when);
         }
         finally
         {
             if (!client.HasExited) client.Kill();
-            foreach (var rank in ranks) rank.KillIfAlive();
-        }
-    }
-
-    [Fact]
-    public async Task AClientKilledWithSigkillTakesItsJobsRanksWithIt()
-    {
-        // A SIGKILLed client cannot end its jobs: each worker rank watches it and ends itself (and what it started).
-        using var client = ChildClient.Start("sleep", TestPaths.WorkRoot);
-        await ChildClient.WaitForLine(client, "running", TimeSpan.FromMinutes(2));
-        var ranks = ChildrenOf(client.Id).Select(pid => WatchedProcess.Of(pid)).OfType<WatchedProcess>().ToList();
-        try
-        {
-            Assert.NotEmpty(ranks);
-            client.Kill(); // SIGKILL
-            await client.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-            foreach (var rank in ranks) await rank.AssertGone("its client was killed with SIGKILL");
-        }
-        finally
-        {
             foreach (var rank in ranks) rank.KillIfAlive();
         }
     }

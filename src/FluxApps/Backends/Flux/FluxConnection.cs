@@ -221,25 +221,23 @@ internal sealed class FluxConnection
         return value == 0 ? null : Marshal.PtrToStringUTF8(value);
     }
 
+    private static void DestroyWatcher(ref nint watcher)
+    {
+        if (watcher == 0) return;
+        FluxNative.flux_watcher_stop(watcher);
+        FluxNative.flux_watcher_destroy(watcher);
+        watcher = 0;
+    }
+
     private void Cleanup()
     {
-        if (_pingTimer != 0)
-        {
-            FluxNative.flux_watcher_stop(_pingTimer);
-            FluxNative.flux_watcher_destroy(_pingTimer);
-            _pingTimer = 0;
-        }
+        DestroyWatcher(ref _pingTimer);
         if (_pingFuture != 0)
         {
             FluxNative.flux_future_destroy(_pingFuture);
             _pingFuture = 0;
         }
-        if (_wakeWatcher != 0)
-        {
-            FluxNative.flux_watcher_stop(_wakeWatcher);
-            FluxNative.flux_watcher_destroy(_wakeWatcher);
-            _wakeWatcher = 0;
-        }
+        DestroyWatcher(ref _wakeWatcher);
         if (_h != 0)
         {
             FluxNative.flux_close(_h);
